@@ -1,0 +1,157 @@
+# -*- coding: utf-8 -*-
+# Copyright (c) eightbyeight.contactnow contributors
+# GNU General Public License v3.0+ (see COPYING or https://www.gnu.org/licenses/gpl-3.0.txt)
+# SPDX-License-Identifier: GPL-3.0-or-later
+
+from __future__ import absolute_import, division, print_function
+
+__metaclass__ = type
+
+
+class ModuleDocFragment(object):
+    # The connection options every module and the lookup accept.  Modules read the environment
+    # variables named here through env_fallback; the lookup declares them in the PLUGINS fragment.
+    DOCUMENTATION = r'''
+options:
+  api_url:
+    description:
+      - Base URL of the ContactNow API; C(/token.php) is appended to it.
+      - Regional bases include V(https://api.contactnow.8x8.com) (US) and V(https://api-106.dxi.eu) (EU).
+      - If not set, the environment variable E(CONTACTNOW_API_URL) is used.
+    type: str
+    default: https://api.contactnow.8x8.com
+  username:
+    description:
+      - API username, obtained from 8x8 support.
+      - Needed whenever a token must be fetched, and to find the account's cached token.
+      - If not set, the environment variable E(CONTACTNOW_USERNAME) is used.
+    type: str
+  password:
+    description:
+      - API key (the account's current password).
+      - Sent only in the body of POST requests, never in a URL, and never logged.
+      - If not set, the environment variable E(CONTACTNOW_PASSWORD) is used.
+    type: str
+  validate_certs:
+    description:
+      - Whether to verify the API's TLS certificate. Only turn this off against a test server.
+      - If not set, the environment variable E(CONTACTNOW_VALIDATE_CERTS) is used.
+    type: bool
+    default: true
+  ca_path:
+    description:
+      - Path to a PEM CA bundle to verify the API's certificate with, for a private CA or a TLS-inspecting proxy.
+      - If not set, the environment variable E(CONTACTNOW_CA_PATH) is used; else the system's CAs.
+    type: path
+  timeout:
+    description:
+      - Seconds to wait for each HTTP request.
+      - If not set, the environment variable E(CONTACTNOW_TIMEOUT) is used.
+    type: int
+    default: 30
+  retries:
+    description:
+      - How many times to retry a transient failure (connection error, timeout, HTTP 429 or 5xx,
+        an answer that cannot be decoded), with exponential backoff and jitter.
+      - Password changes are never retried once the request may have reached the server.
+      - If not set, the environment variable E(CONTACTNOW_RETRIES) is used.
+    type: int
+    default: 3
+  format:
+    description:
+      - Response format to ask the API for. Results are identical either way.
+      - If not set, the environment variable E(CONTACTNOW_FORMAT) is used.
+    type: str
+    choices: [json, xml]
+    default: json
+  cache:
+    description:
+      - Whether to use the local token cache on the machine that runs the plugin.
+      - The cache holds one file per API URL, username and address under C($XDG_CACHE_HOME/eightbyeight.contactnow)
+        (else C(~/.cache/eightbyeight.contactnow)), directory mode 0700, files 0600. It stores tokens and
+        their expiry times, never passwords.
+      - If not set, the environment variable E(CONTACTNOW_CACHE) is used.
+    type: bool
+    default: true
+notes:
+  - Tokens are bound to the IP address that requested them. A module runs on the managed host, so
+    the token it gets works from that host; use C(delegate_to: localhost) to get a token for the
+    controller, or O(address) where the module offers it.
+requirements:
+  - requests
+  - xmltodict (only for O(format=xml) or servers that answer in XML)
+'''
+
+    # Where the lookup reads the same options from, besides its keyword arguments.
+    PLUGINS = r'''
+options:
+  api_url:
+    env:
+      - name: CONTACTNOW_API_URL
+    ini:
+      - section: contactnow
+        key: api_url
+    vars:
+      - name: contactnow_api_url
+  username:
+    env:
+      - name: CONTACTNOW_USERNAME
+    ini:
+      - section: contactnow
+        key: username
+    vars:
+      - name: contactnow_username
+  password:
+    env:
+      - name: CONTACTNOW_PASSWORD
+    vars:
+      - name: contactnow_password
+  validate_certs:
+    env:
+      - name: CONTACTNOW_VALIDATE_CERTS
+    ini:
+      - section: contactnow
+        key: validate_certs
+    vars:
+      - name: contactnow_validate_certs
+  ca_path:
+    env:
+      - name: CONTACTNOW_CA_PATH
+    ini:
+      - section: contactnow
+        key: ca_path
+    vars:
+      - name: contactnow_ca_path
+  timeout:
+    env:
+      - name: CONTACTNOW_TIMEOUT
+    ini:
+      - section: contactnow
+        key: timeout
+    vars:
+      - name: contactnow_timeout
+  retries:
+    env:
+      - name: CONTACTNOW_RETRIES
+    ini:
+      - section: contactnow
+        key: retries
+    vars:
+      - name: contactnow_retries
+  format:
+    env:
+      - name: CONTACTNOW_FORMAT
+    ini:
+      - section: contactnow
+        key: format
+    vars:
+      - name: contactnow_format
+  cache:
+    env:
+      - name: CONTACTNOW_CACHE
+    ini:
+      - section: contactnow
+        key: cache
+    vars:
+      - name: contactnow_cache
+'''

@@ -1,0 +1,50 @@
+# -*- coding: utf-8 -*-
+# Copyright (c) eightbyeight.contactnow contributors
+# GNU General Public License v3.0+ (see COPYING or https://www.gnu.org/licenses/gpl-3.0.txt)
+# SPDX-License-Identifier: GPL-3.0-or-later
+
+"""What every module of the collection does the same way: argument spec, set-up, error reporting.
+
+This is a private module of the collection: its interface may change without notice.
+"""
+
+from __future__ import absolute_import, division, print_function
+
+__metaclass__ = type
+
+from ansible.module_utils.basic import AnsibleModule, missing_required_lib
+
+from ansible_collections.eightbyeight.contactnow.plugins.module_utils._client import ContactNowError, MissingLibraryError
+from ansible_collections.eightbyeight.contactnow.plugins.module_utils._options import (
+    ConnectionOptions,
+    OptionError,
+    connection_argument_spec,
+)
+
+
+class ContactNowModule(AnsibleModule):
+    """An AnsibleModule with the connection options and one way to turn errors into fail_json."""
+
+    def __init__(self, argument_spec, **kwargs):
+        spec = connection_argument_spec()
+        spec.update(argument_spec)
+        super(ContactNowModule, self).__init__(argument_spec=spec, **kwargs)
+
+    def connection_options(self):
+        try:
+            return ConnectionOptions.from_module(self)
+        except OptionError as exc:
+            self.fail_json(msg=str(exc))
+
+    def run(self, body):
+        """Call ``body()`` and report its dict with exit_json, or its error with fail_json.
+
+        Errors are already one line with secrets scrubbed; no traceback is attached on purpose.
+        """
+        try:
+            result = body()
+        except MissingLibraryError as exc:
+            self.fail_json(msg=missing_required_lib(exc.library), exception=None)
+        except (ContactNowError, OptionError) as exc:
+            self.fail_json(msg=str(exc))
+        self.exit_json(**result)

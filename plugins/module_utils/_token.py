@@ -1,0 +1,170 @@
+# -*- coding: utf-8 -*-
+# Copyright (c) eightbyeight.contactnow contributors
+# GNU General Public License v3.0+ (see COPYING or https://www.gnu.org/licenses/gpl-3.0.txt)
+# SPDX-License-Identifier: GPL-3.0-or-later
+
+"""Token decisions shared by contactnow_token, contactnow_token_info, the lookup and the password module.
+
+This is a private module of the collection: its interface may change without notice.
+
+"The token you hold" is the ``token`` option when given, else the cached one.  Decisions are
+judged from ``expire`` against this machine's clock (``now`` is injectable for tests), and in
+check mode only ``validate`` -- which changes nothing -- is ever sent.
+"""
+
+from __future__ import absolute_import, division, print_function
+
+__metaclass__ = type
+
+import time
+
+from ansible_collections.eightbyeight.contactnow.plugins.module_utils._cache import TokenCache
+from ansible_collections.eightbyeight.contactnow.plugins.module_utils._client import ContactNowClient, ContactNowError, InvalidTokenError
+
+
+class CacheUnusableError(ContactNowError):
+    """The cache directory cannot be used; the message says where and how to avoid it."""
+
+
+class TokenResult:
+    """Outcome of ensure/remove: the token now held (None when unknown in check mode) and ``changed``."""
+
+    def __init__(self, token=None, expire=None, changed=False, now=None):
+        self.token = token
+        self.expire = expire
+        self.changed = changed
+        self.expires_in = None if expire is None else int(expire - (now if now is not None else time.time()))
+
+    def as_dict(self):
+        return dict(token=self.token, expire=self.expire, expires_in=self.expires_in)
+
+
+class TokenManager:
+    """Ensures, validates and removes tokens for one account through one client and the cache."""
+
+    def __init__(self, options, client=None, cache=None, address=None, now=time.time):
+        self.options = options
+        self.client = client or ContactNowClient(options)
+        self.address = address or None
+        self._now = now
+        self.cache = None
+        if options.cache:
+            self.cache = cache or TokenCache()
+        self._key = TokenCache.key(options.api_url, options.username, self.address)
+
+    # -- public decisions ------------------------------------------------------------------------
+
+    def ensure(self, min_ttl=300, held_token=None, check_mode=False, trust_cache_for=None):
+        """Hold a token valid for at least ``min_ttl`` seconds; get (and renew) one if needed.
+
+        ``trust_cache_for``: seconds during which a cached entry confirmed valid is believed without
+        asking the API (the lookup's fan-out); None always validates what is held.
+        """
+        with self._locked():
+            entry = None if held_token else self._read_cache()
+            held = held_token or (entry.token if entry else None)
+            now = self._now()
+            if entry and trust_cache_for is not None and now - entry.checked_at < trust_cache_for \
+                    and entry.expire - now >= min_ttl:
+                return TokenResult(entry.token, entry.expire, changed=False, now=now)
+
+            if held:
+                expire = self._expire_or_none(held)
+                if expire is not None and expire - self._now() >= min_ttl:
+                    if entry and not check_mode:
+                        self._write_cache(held, expire)  # records when it was last confirmed
+                    return TokenResult(held, expire, changed=False, now=self._now())
+                if expire is None and entry and not check_mode:
+                    self._evict_cache()
+
+            if check_mode:
+                # A real run would send get (and maybe delete): the token would change.
+                return TokenResult(changed=True)
+
+            token = self._get_fresh(min_ttl)
+            self._write_cache(token.token, token.expire)
+            return TokenResult(token.token, token.expire, changed=token.token != held, now=self._now())
+
+    def remove(self, held_token=None, check_mode=False):
+        """Make the held token unusable; ``changed`` only when it was valid."""
+        with self._locked():
+            entry = None if held_token else self._read_cache()
+            held = held_token or (entry.token if entry else None)
+            if not held:
+                return TokenResult(changed=False)
+            expire = self._expire_or_none(held)
+            if expire is None:
+                if not check_mode:
+                    self._evict_cache()
+                return TokenResult(changed=False)
+            if not check_mode:
+                self.client.delete(held)
+                self._evict_cache()
+            return TokenResult(changed=True)
+
+    def inspect(self, token):
+        """Validate without changing anything: dict with valid, expire, expires_in and error."""
+        try:
+            expire = self.client.validate(token)
+        except InvalidTokenError as exc:
+            return dict(valid=False, expire=None, expires_in=None, error=exc.message)
+        return dict(valid=True, expire=expire, expires_in=int(expire - self._now()), error=None)
+
+    def forget(self):
+        """Evict this account's cached token (after delete or newpass elsewhere)."""
+        self._evict_cache()
+
+    # -- helpers ---------------------------------------------------------------------------------
+
+    def _get_fresh(self, min_ttl):
+        self.options.require_credentials('get')
+        token = self.client.get_token(self.options.username, self.options.password, self.address)
+        if token.expire - self._now() < min_ttl:
+            # get hands back the current token while it is valid: delete it to be issued a new one.
+            self.client.delete(token.token)
+            token = self.client.get_token(self.options.username, self.options.password, self.address)
+            lifetime = token.expire - self._now()
+            if lifetime < min_ttl:
+                raise ContactNowError(
+                    'a fresh token is valid for only %d seconds, less than min_ttl (%d); lower min_ttl' % (lifetime, min_ttl),
+                    action='get', host=self.options.host)
+        return token
+
+    def _expire_or_none(self, token):
+        try:
+            return self.client.validate(token)
+        except InvalidTokenError:
+            return None
+
+    def _locked(self):
+        if self.cache is None:
+            return _NoLock()
+        return self._cache_io(self.cache.locked, self._key)
+
+    def _read_cache(self):
+        if self.cache is None:
+            return None
+        return self.cache.read(self._key)
+
+    def _write_cache(self, token, expire):
+        if self.cache is not None:
+            self._cache_io(self.cache.write, self._key, token, expire, self._now())
+
+    def _evict_cache(self):
+        if self.cache is not None:
+            self._cache_io(self.cache.evict, self._key)
+
+    def _cache_io(self, operation, *args):
+        try:
+            return operation(*args)
+        except (IOError, OSError) as exc:
+            raise CacheUnusableError('the token cache at %s cannot be used (%s); fix its permissions, set XDG_CACHE_HOME, '
+                                     'or set cache: false' % (self.cache.directory, exc.strerror or exc))
+
+
+class _NoLock:
+    def __enter__(self):
+        return self
+
+    def __exit__(self, *exc_info):
+        return False
