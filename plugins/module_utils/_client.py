@@ -270,9 +270,9 @@ class ContactNowClient:
 def _root_cause(exc):
     """The innermost reason of a requests/urllib3 error, without its repr noise."""
     seen = exc
-    while True:
+    for dummy in range(8):  # exceptions wrap each other a few levels deep; never loop on a cycle
         inner = getattr(seen, 'reason', None) or (seen.args[0] if seen.args and isinstance(seen.args[0], BaseException) else None)
-        if inner is None or inner is seen:
+        if not isinstance(inner, BaseException) or inner is seen:
             break
         seen = inner
     text = str(seen)
