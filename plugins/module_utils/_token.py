@@ -114,6 +114,11 @@ class TokenManager:
         """Evict this account's cached token (after delete or newpass elsewhere)."""
         self._evict_cache()
 
+    def remember(self, token, expire):
+        """Record a token obtained outside ensure() (the password module's verifying get) as the cached one."""
+        with self._locked():
+            self._write_cache(token, expire)
+
     # -- helpers ---------------------------------------------------------------------------------
 
     def _get_fresh(self, min_ttl):
