@@ -1,0 +1,654 @@
+# -*- coding: utf-8 -*-
+# Copyright: contributors to the eightbyeight.contactnow collection
+# GNU General Public License v3.0+ (see COPYING or https://www.gnu.org/licenses/gpl-3.0.txt)
+"""A local stand-in for the 8x8 ContactNow token API (token.php), with fault injection.
+
+Standalone, Python standard library only, so it runs anywhere the collection is installed:
+
+    python contactnow_sandbox.py --account demo:Secret123 --port-file /tmp/sandbox.port
+
+See docs/docsite/rst/sandbox.rst for the flags, the control API under /_sandbox/ and the
+decisions taken where the real API is undocumented.
+"""
+
+from __future__ import annotations
+
+import argparse
+import ipaddress
+import json
+import os
+import secrets
+import signal
+import socket
+import socketserver
+import ssl
+import struct
+import sys
+import threading
+import time
+import urllib.parse
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from xml.sax.saxutils import escape as xml_escape
+
+API_PATHS = ("/token.php", "/api/token.php")
+CONTROL_PREFIX = "/_sandbox/"
+ACTIONS = ("get", "validate", "delete", "newpass")
+FAULT_KINDS = ("http_500", "http_503", "http_429", "reset_before", "reset_after", "truncated", "html", "garbage", "delay")
+# Faults after which the action has been carried out on the server side.
+FAULTS_AFTER_ACTION = ("reset_after", "truncated", "delay")
+MAX_BODY = 1024 * 1024
+# PHP servers commonly label JSON (and XML) as text/html; clients must not rely on the header.
+REPLY_CONTENT_TYPE = "text/html; charset=UTF-8"
+
+ERROR_PAGES = {
+    500: "<html><head><title>500 Internal Server Error</title></head><body><h1>Internal Server Error</h1>"
+         "<p>The server encountered an internal error and was unable to complete your request.</p></body></html>\n",
+    503: "<html><head><title>503 Service Unavailable</title></head><body><h1>Service Unavailable</h1>"
+         "<p>The server is temporarily unable to service your request.</p></body></html>\n",
+    429: "<html><head><title>429 Too Many Requests</title></head><body><h1>Too Many Requests</h1>"
+         "<p>You have exceeded your allowable rate limit. Please slow down.</p></body></html>\n",
+}
+# What a PHP front end shows when its database is down: HTTP 200, but not an API reply.
+HTML_ERROR_PAGE = (
+    "<!DOCTYPE html>\n<html><head><title>Error</title></head><body><h1>Database error</h1>"
+    "<p>Could not connect to the database. Please try again later.</p></body></html>\n"
+)
+
+
+class ApiError(Exception):
+    """An API-level failure: HTTP 200 with success false and this error text."""
+
+    def __init__(self, message, **extra):
+        super().__init__(message)
+        self.message = message
+        self.extra = extra
+
+    def reply(self):
+        reply = {"success": False, "error": self.message}
+        reply.update(self.extra)
+        return reply
+
+
+class ControlError(Exception):
+    """A bad request to the control API (HTTP 400/404/405 with a JSON error)."""
+
+    def __init__(self, message, status=400):
+        super().__init__(message)
+        self.message = message
+        self.status = status
+
+
+class SandboxState:
+    """Accounts, tokens, clock, faults and the request log, all guarded by one lock."""
+
+    def __init__(self, accounts, token_lifetime=43200, min_password_length=8):
+        self.lock = threading.Lock()
+        self.initial_accounts = dict(accounts)
+        self.token_lifetime = token_lifetime
+        self.min_password_length = min_password_length
+        self.passwords = {}
+        self.tokens = {}
+        self.faults = []
+        self.log = []
+        self.clock_offset = 0.0
+        self.reset()
+
+    # --- control operations -------------------------------------------------------------
+
+    def reset(self):
+        with self.lock:
+            self.passwords = dict(self.initial_accounts)
+            self.tokens = {}
+            self.faults = []
+            self.log = []
+            self.clock_offset = 0.0
+
+    def now(self):
+        return time.time() + self.clock_offset
+
+    def advance(self, seconds):
+        with self.lock:
+            self.clock_offset += seconds
+            return int(self.now())
+
+    def set_password(self, username, password):
+        with self.lock:
+            self.passwords[username] = password
+
+    def add_fault(self, kind, count, action, seconds):
+        with self.lock:
+            self.faults.append({"kind": kind, "count": count, "action": action, "seconds": seconds})
+            return sum(fault["count"] for fault in self.faults)
+
+    def pending_faults(self):
+        with self.lock:
+            return [dict(fault) for fault in self.faults]
+
+    def take_fault(self, action):
+        """Consume one fault that applies to this action (faults without an action match all)."""
+        with self.lock:
+            for fault in self.faults:
+                if fault["action"] is None or fault["action"] == action:
+                    fault["count"] -= 1
+                    if fault["count"] <= 0:
+                        self.faults.remove(fault)
+                    return dict(fault)
+        return None
+
+    def record(self, entry):
+        with self.lock:
+            self.log.append(entry)
+
+    def clear_log(self):
+        with self.lock:
+            self.log = []
+
+    def log_copy(self):
+        with self.lock:
+            return [dict(entry) for entry in self.log]
+
+    def summary(self):
+        """Token counts per account and the server clock; never a password or a token."""
+        with self.lock:
+            now = self.now()
+            accounts = {name: {"tokens": 0, "expired_tokens": 0} for name in self.passwords}
+            for token in self.tokens.values():
+                counts = accounts.setdefault(token["username"], {"tokens": 0, "expired_tokens": 0})
+                counts["tokens" if token["expire"] > now else "expired_tokens"] += 1
+            return {"accounts": accounts, "now": int(now)}
+
+    # --- API actions ------------------------------------------------------------------------
+
+    def perform(self, args, client):
+        """Carry out one token.php action; returns the reply dict (success or failure)."""
+        handlers = {"get": self._get, "validate": self._validate, "delete": self._delete, "newpass": self._newpass}
+        try:
+            handler = handlers.get(args.get("action"))
+            if handler is None:
+                raise ApiError("Bad argument: action")
+            with self.lock:
+                return handler(args, client)
+        except ApiError as exc:
+            return exc.reply()
+
+    def _get(self, args, client):
+        username = require(args, "username")
+        password = require(args, "password")
+        address = args.get("address") or client
+        try:
+            address = str(ipaddress.ip_address(address))
+        except ValueError:
+            raise ApiError("Bad argument: address") from None
+        # Same message for an unknown user and a wrong password: never tell which one it was.
+        if username not in self.passwords or not secrets.compare_digest(self.passwords[username].encode(), password.encode()):
+            raise ApiError("Authentication failure")
+        now = self.now()
+        for token, info in self.tokens.items():
+            if info["username"] == username and info["address"] == address and info["expire"] > now:
+                return {"success": True, "token": token, "expire": info["expire"]}
+        token = secrets.token_hex(20)
+        expire = int(now + self.token_lifetime)
+        self.tokens[token] = {"username": username, "address": address, "expire": expire}
+        return {"success": True, "token": token, "expire": expire}
+
+    def _usable_token(self, args, client):
+        """The token's record when it may be used by this client; raises the API's errors otherwise."""
+        token = require(args, "token")
+        info = self.tokens.get(token)
+        # A token bound to another address is as good as unknown to this client.
+        if info is None or info["address"] != client:
+            raise ApiError("Invalid token")
+        if info["expire"] <= self.now():
+            raise ApiError("Expired token", expire=-1)
+        return token, info
+
+    def _validate(self, args, client):
+        _token, info = self._usable_token(args, client)
+        return {"success": True, "expire": info["expire"]}
+
+    def _delete(self, args, client):
+        token, _info = self._usable_token(args, client)
+        del self.tokens[token]
+        return {"success": True}
+
+    def _newpass(self, args, client):
+        require(args, "token")
+        password = require(args, "password")
+        _token, info = self._usable_token(args, client)
+        check_password_rules(password, self.min_password_length)
+        # Decision: existing tokens stay valid after newpass (the API does not say).
+        self.passwords[info["username"]] = password
+        return {"success": True}
+
+
+def require(args, name):
+    value = args.get(name)
+    if not value:
+        raise ApiError("Bad argument: %s" % name)
+    return value
+
+
+def check_password_rules(password, min_length):
+    if len(password) < min_length:
+        raise ApiError("Bad argument: password must be at least %d characters" % min_length)
+    if any(not 0x20 <= ord(char) <= 0x7E for char in password):
+        raise ApiError("Bad argument: password must contain only printable ASCII characters")
+
+
+def render(reply, fmt):
+    """Serialise a reply the way the API does: compact JSON, or the <result> XML document."""
+    if fmt == "xml":
+        parts = []
+        for key, value in reply.items():
+            if isinstance(value, bool):
+                value = 1 if value else 0
+            parts.append("<%s>%s</%s>" % (key, xml_escape(str(value)), key))
+        return ('<?xml version="1.0"?>\n<result>%s</result>\n' % "".join(parts)).encode("utf-8")
+    return json.dumps(reply, separators=(",", ":")).encode("utf-8")
+
+
+def garbage_body():
+    # Starts with text that is neither JSON nor XML, so no decoder can accept it by luck.
+    return ("Warning: mysqli_connect(): (HY000/2002): %s in /var/www/html/token.php on line %d\n"
+            % (secrets.token_urlsafe(24), 10 + secrets.randbelow(90))).encode("utf-8")
+
+
+def names_of(pairs):
+    """Argument names in first-seen order, never their values."""
+    return list(dict.fromkeys(name for name, _value in pairs))
+
+
+class SandboxHandler(BaseHTTPRequestHandler):
+    """Routes /token.php (and /api/token.php) to the API and /_sandbox/ to the control API."""
+
+    protocol_version = "HTTP/1.1"
+    # Look like the PHP-on-Apache server clients will meet, not like Python.
+    server_version = "Apache"
+    # Idle keep-alive connections must not pin a thread forever.
+    timeout = 30
+
+    def version_string(self):
+        return self.server_version
+
+    def log_message(self, format, *args):  # pylint: disable=redefined-builtin
+        if self.server.verbose:
+            super().log_message(format, *args)
+
+    def do_GET(self):  # pylint: disable=invalid-name
+        self._dispatch("GET")
+
+    def do_POST(self):  # pylint: disable=invalid-name
+        self._dispatch("POST")
+
+    def _dispatch(self, method):
+        url = urllib.parse.urlsplit(self.path)
+        body = self._read_body()
+        if body is None:
+            return
+        if url.path in API_PATHS:
+            self._api(method, url, body)
+        elif url.path.startswith(CONTROL_PREFIX):
+            self._control(method, url.path[len(CONTROL_PREFIX):], body)
+        else:
+            self._send(404, b"<html><body><h1>404 Not Found</h1></body></html>\n", "text/html")
+
+    def _read_body(self):
+        if "chunked" in self.headers.get("Transfer-Encoding", "").lower():
+            self.close_connection = True
+            self._send(411, b"Length Required\n", "text/plain")
+            return None
+        try:
+            length = int(self.headers.get("Content-Length") or 0)
+        except ValueError:
+            length = -1
+        if length < 0 or length > MAX_BODY:
+            self.close_connection = True
+            self._send(413, b"Request Entity Too Large\n", "text/plain")
+            return None
+        return self.rfile.read(length) if length else b""
+
+    def _send(self, status, body, content_type, headers=None):
+        self.send_response(status)
+        self.send_header("Content-Type", content_type)
+        self.send_header("Content-Length", str(len(body)))
+        for name, value in (headers or {}).items():
+            self.send_header(name, value)
+        if self.close_connection:
+            self.send_header("Connection", "close")
+        self.end_headers()
+        self.wfile.write(body)
+
+    def _drop_connection(self):
+        """Close without a reply; SO_LINGER 0 makes the kernel send a reset, not a clean FIN."""
+        self.close_connection = True
+        try:
+            self.connection.setsockopt(socket.SOL_SOCKET, socket.SO_LINGER, struct.pack("ii", 1, 0))
+        except OSError:
+            pass
+        self.connection.close()
+
+    # --- /token.php -------------------------------------------------------------------------
+
+    def _api(self, method, url, body):
+        url_pairs = urllib.parse.parse_qsl(url.query, keep_blank_values=True)
+        body_pairs = []
+        # Like PHP's $_POST: only a urlencoded body is read as arguments.
+        if method == "POST" and self.headers.get("Content-Type", "").lower().startswith("application/x-www-form-urlencoded"):
+            body_pairs = urllib.parse.parse_qsl(body.decode("latin-1"), keep_blank_values=True, encoding="utf-8", errors="replace")
+        args = dict(url_pairs)
+        args.update(body_pairs)  # the body wins, as with PHP's $_REQUEST in its default order
+        action = args.get("action")
+        entry = {
+            "action": action if action in ACTIONS else (None if not action else "<unknown>"),
+            "method": method,
+            "path": url.path,
+            "url_args": names_of(url_pairs),
+            "body_args": names_of(body_pairs),
+            "client": self.client_address[0],
+            "time": int(self.server.state.now()),
+            "outcome": None,
+            "action_outcome": None,
+        }
+        try:
+            self._answer_api(args, entry)
+        finally:
+            self.server.state.record(entry)
+
+    def _answer_api(self, args, entry):
+        state = self.server.state
+        fmt = (args.get("format") or "json").lower()
+        fault = state.take_fault(args.get("action"))
+        if fault is not None:
+            entry["outcome"] = "fault:%s" % fault["kind"]
+            if fault["kind"] not in FAULTS_AFTER_ACTION:
+                self._send_fault(fault["kind"])
+                return
+            if fault["kind"] == "delay":
+                time.sleep(fault["seconds"])
+        if fmt not in ("json", "xml"):
+            reply, fmt = {"success": False, "error": "Bad argument: format"}, "json"
+        else:
+            reply = state.perform(args, self.client_address[0])
+        outcome = "ok" if reply["success"] else reply["error"]
+        if fault is None:
+            entry["outcome"] = outcome
+        else:
+            entry["action_outcome"] = outcome
+        body = render(reply, fmt)
+        if fault is not None and fault["kind"] == "reset_after":
+            self._drop_connection()
+        elif fault is not None and fault["kind"] == "truncated":
+            self._send(200, body[:len(body) // 2], REPLY_CONTENT_TYPE)
+        else:
+            self._send(200, body, REPLY_CONTENT_TYPE)
+
+    def _send_fault(self, kind):
+        """Faults that answer (or hang up) without carrying out the action."""
+        if kind == "reset_before":
+            self._drop_connection()
+        elif kind == "http_429":
+            self._send(429, ERROR_PAGES[429].encode(), "text/html", {"Retry-After": "1"})
+        elif kind in ("http_500", "http_503"):
+            status = int(kind[-3:])
+            self._send(status, ERROR_PAGES[status].encode(), "text/html")
+        elif kind == "html":
+            self._send(200, HTML_ERROR_PAGE.encode(), "text/html; charset=UTF-8")
+        else:  # garbage
+            self._send(200, garbage_body(), REPLY_CONTENT_TYPE)
+
+    # --- /_sandbox/ control API ---------------------------------------------------------------
+
+    def _control(self, method, name, body):
+        routes = {
+            ("GET", "log"): self._ctl_log,
+            ("GET", "state"): self._ctl_state,
+            ("GET", "fault"): self._ctl_faults,
+            ("POST", "reset"): self._ctl_reset,
+            ("POST", "clear_log"): self._ctl_clear_log,
+            ("POST", "advance"): self._ctl_advance,
+            ("POST", "fault"): self._ctl_fault,
+            ("POST", "password"): self._ctl_password,
+            ("POST", "shutdown"): self._ctl_shutdown,
+        }
+        try:
+            route = routes.get((method, name))
+            if route is None:
+                known = any(key[1] == name for key in routes)
+                raise ControlError("method not allowed" if known else "unknown control endpoint", 405 if known else 404)
+            reply = route(parse_json_object(body))
+            status = 200
+        except ControlError as exc:
+            reply, status = {"error": exc.message}, exc.status
+        self._send(status, json.dumps(reply).encode("utf-8"), "application/json")
+        if (method, name) == ("POST", "shutdown") and status == 200:
+            # Only after the reply is on the wire: the process may exit as soon as serving stops.
+            self.server.request_shutdown()
+
+    def _ctl_log(self, _params):
+        return {"requests": self.server.state.log_copy()}
+
+    def _ctl_state(self, _params):
+        return self.server.state.summary()
+
+    def _ctl_faults(self, _params):
+        return {"faults": self.server.state.pending_faults()}
+
+    def _ctl_reset(self, _params):
+        self.server.state.reset()
+        return {"ok": True}
+
+    def _ctl_clear_log(self, _params):
+        self.server.state.clear_log()
+        return {"ok": True}
+
+    def _ctl_advance(self, params):
+        seconds = params.get("seconds")
+        if isinstance(seconds, bool) or not isinstance(seconds, (int, float)):
+            raise ControlError("'seconds' must be a number")
+        return {"ok": True, "now": self.server.state.advance(seconds)}
+
+    def _ctl_fault(self, params):
+        kind = params.get("kind")
+        if kind not in FAULT_KINDS:
+            raise ControlError("'kind' must be one of: %s" % ", ".join(FAULT_KINDS))
+        count = params.get("count", 1)
+        if isinstance(count, bool) or not isinstance(count, int) or count < 1:
+            raise ControlError("'count' must be a positive integer")
+        action = params.get("action")
+        if action is not None and action not in ACTIONS:
+            raise ControlError("'action' must be one of: %s" % ", ".join(ACTIONS))
+        seconds = params.get("seconds", 0 if kind != "delay" else None)
+        if isinstance(seconds, bool) or not isinstance(seconds, (int, float)) or seconds < 0:
+            raise ControlError("'seconds' must be a non-negative number (required for delay)")
+        pending = self.server.state.add_fault(kind, count, action, seconds)
+        return {"ok": True, "pending": pending}
+
+    def _ctl_password(self, params):
+        username, password = params.get("username"), params.get("password")
+        if not isinstance(username, str) or not username or not isinstance(password, str):
+            raise ControlError("'username' and 'password' must be strings")
+        self.server.state.set_password(username, password)
+        return {"ok": True}
+
+    def _ctl_shutdown(self, _params):
+        self.close_connection = True
+        return {"ok": True}
+
+
+def parse_json_object(body):
+    if not body.strip():
+        return {}
+    try:
+        params = json.loads(body.decode("utf-8"))
+    except ValueError:
+        raise ControlError("body must be a JSON object") from None
+    if not isinstance(params, dict):
+        raise ControlError("body must be a JSON object")
+    return params
+
+
+class SandboxServer(ThreadingHTTPServer):
+    """Threaded HTTP(S) server holding the sandbox state."""
+
+    daemon_threads = True
+
+    def __init__(self, address, state, tls_context=None, verbose=False):
+        if ":" in address[0]:
+            self.address_family = socket.AF_INET6
+        self.state = state
+        self.verbose = verbose
+        self.tls = tls_context is not None
+        super().__init__(address, SandboxHandler)
+        if tls_context is not None:
+            # Handshake in the request thread (finish_request), so one slow client can't block accept().
+            self.socket = tls_context.wrap_socket(self.socket, server_side=True, do_handshake_on_connect=False)
+
+    def server_bind(self):
+        # HTTPServer.server_bind calls socket.getfqdn(), which can hang on hosts without DNS.
+        socketserver.TCPServer.server_bind(self)
+        self.server_name, self.server_port = self.server_address[:2]
+
+    def finish_request(self, request, client_address):
+        if isinstance(request, ssl.SSLSocket):
+            request.settimeout(SandboxHandler.timeout)
+            request.do_handshake()
+        super().finish_request(request, client_address)
+
+    def handle_error(self, request, client_address):
+        # Clients that hang up or fail the TLS handshake are normal in fault tests.
+        if self.verbose:
+            super().handle_error(request, client_address)
+
+    @property
+    def url(self):
+        host = self.server_address[0]
+        if ":" in host:
+            host = "[%s]" % host
+        return "%s://%s:%d" % ("https" if self.tls else "http", host, self.server_address[1])
+
+    def request_shutdown(self):
+        """Stop serve_forever() from any thread, including a signal handler or a request."""
+        threading.Thread(target=self.shutdown, daemon=True).start()
+
+
+# --- command line ---------------------------------------------------------------------------
+
+
+def account_arg(value):
+    username, sep, password = value.partition(":")
+    if not sep or not username:
+        raise argparse.ArgumentTypeError("expected USER:PASSWORD")
+    return username, password
+
+
+def build_parser():
+    parser = argparse.ArgumentParser(description="Local stand-in for the 8x8 ContactNow token API (token.php).")
+    parser.add_argument("--host", default="127.0.0.1", help="address to listen on (default 127.0.0.1; loopback only without --allow-remote)")
+    parser.add_argument("--port", type=int, default=0, help="port to listen on (default 0: pick a free port)")
+    parser.add_argument("--port-file", help="write the port number to this file (atomically) once listening")
+    parser.add_argument("--account", action="append", type=account_arg, default=[], metavar="USER:PASSWORD",
+                        help="an API account; repeat for more")
+    parser.add_argument("--accounts-file", help='JSON file {"user": "password", ...} with more accounts')
+    parser.add_argument("--token-lifetime", type=int, default=43200, help="token lifetime in seconds (default 43200)")
+    parser.add_argument("--min-password-length", type=int, default=8, help="shortest password newpass accepts (default 8)")
+    parser.add_argument("--tls-cert", help="PEM certificate (chain) to serve HTTPS")
+    parser.add_argument("--tls-key", help="PEM private key for --tls-cert")
+    parser.add_argument("--max-lifetime", type=float, default=3600,
+                        help="exit by itself after this many seconds (default 3600; 0 = never)")
+    parser.add_argument("--allow-remote", action="store_true", help="allow a --host that is not a loopback address")
+    parser.add_argument("--verbose", action="store_true", help="log each HTTP request to stderr")
+    return parser
+
+
+def is_loopback(host):
+    if host == "localhost":
+        return True
+    try:
+        return ipaddress.ip_address(host).is_loopback
+    except ValueError:
+        return False
+
+
+def parse_args(argv=None):
+    parser = build_parser()
+    args = parser.parse_args(argv)
+    if not is_loopback(args.host) and not args.allow_remote:
+        parser.error("refusing to listen on non-loopback host %r without --allow-remote "
+                     "(the sandbox has no security: anyone who can reach it can read its state)" % args.host)
+    if bool(args.tls_cert) != bool(args.tls_key):
+        parser.error("--tls-cert and --tls-key go together")
+    if args.token_lifetime <= 0:
+        parser.error("--token-lifetime must be positive")
+    if args.min_password_length < 0 or args.max_lifetime < 0:
+        parser.error("--min-password-length and --max-lifetime must not be negative")
+    args.accounts = dict(args.account)
+    if args.accounts_file:
+        try:
+            with open(args.accounts_file, encoding="utf-8") as handle:
+                extra = json.load(handle)
+        except (OSError, ValueError) as exc:
+            parser.error("cannot read --accounts-file: %s" % exc)
+        if not isinstance(extra, dict) or not all(isinstance(k, str) and isinstance(v, str) for k, v in extra.items()):
+            parser.error('--accounts-file must hold a JSON object {"user": "password", ...}')
+        args.accounts.update(extra)
+    return args
+
+
+def build_server(args):
+    """Create (but do not start) the server described by parsed arguments."""
+    state = SandboxState(args.accounts, args.token_lifetime, args.min_password_length)
+    tls_context = None
+    if args.tls_cert:
+        tls_context = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
+        tls_context.load_cert_chain(args.tls_cert, args.tls_key)
+    host = "127.0.0.1" if args.host == "localhost" else args.host
+    return SandboxServer((host, args.port), state, tls_context, args.verbose)
+
+
+def write_port_file(path, port):
+    # Write then rename, so a poller never reads an empty or half-written file.
+    tmp = "%s.%d.tmp" % (path, os.getpid())
+    with open(tmp, "w", encoding="ascii") as handle:
+        handle.write("%d\n" % port)
+    os.replace(tmp, path)
+
+
+def remove_port_file(path, port):
+    """Remove the port file on exit, unless another sandbox has replaced it meanwhile."""
+    try:
+        with open(path, encoding="ascii") as handle:
+            if handle.read().strip() == str(port):
+                os.remove(path)
+    except OSError:
+        pass
+
+
+def main(argv=None):
+    args = parse_args(argv)
+    try:
+        server = build_server(args)
+    except (OSError, ssl.SSLError) as exc:
+        sys.stderr.write("contactnow_sandbox: cannot start: %s\n" % exc)
+        return 1
+    port = server.server_address[1]
+    print("listening on %s" % server.url, flush=True)
+    if args.port_file:
+        write_port_file(args.port_file, port)
+    for signum in (signal.SIGTERM, signal.SIGINT):
+        signal.signal(signum, lambda _signum, _frame: server.request_shutdown())
+    if args.max_lifetime:
+        # A test that forgets to stop the sandbox must not leak it.
+        timer = threading.Timer(args.max_lifetime, server.request_shutdown)
+        timer.daemon = True
+        timer.start()
+    try:
+        server.serve_forever(poll_interval=0.2)
+    finally:
+        server.server_close()
+        if args.port_file:
+            remove_port_file(args.port_file, port)
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
