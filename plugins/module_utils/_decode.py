@@ -130,5 +130,5 @@ def _as_bool(value):
 def _as_int(value, name):
     try:
         return int(float(str(value).strip()))
-    except ValueError:
+    except (ValueError, OverflowError):  # OverflowError: "inf", or JSON 1e400
         raise UndecodableReply('the "%s" field is not a number' % name)
