@@ -1,0 +1,270 @@
+# -*- coding: utf-8 -*-
+# Copyright (c) eightbyeight.contactnow contributors
+# GNU General Public License v3.0+ (see COPYING or https://www.gnu.org/licenses/gpl-3.0.txt)
+# SPDX-License-Identifier: GPL-3.0-or-later
+
+from __future__ import absolute_import, division, print_function
+
+__metaclass__ = type
+
+DOCUMENTATION = r'''
+name: contactnow_token
+short_description: Get an 8x8 ContactNow API token into a playbook variable
+version_added: 0.1.0
+description:
+  - Returns a ContactNow API token valid for at least O(min_ttl) more seconds, getting one from the
+    API (action C(get)) only when the local token cache holds none that is good enough.
+  - Built for fan-out. Lookups run in a forked worker for every host, yet evaluated for hundreds of
+    hosts in one run the lookup sends B(one) C(get) per account. The first worker fetches while
+    holding the account's cache lock; the others wait for the lock and read what it wrote.
+  - A cached token is trusted without asking the API for O(revalidate_interval) seconds after it was
+    last confirmed valid; after that the next evaluation sends one C(validate) (and a C(get) if the
+    token no longer works), so a token deleted or revoked elsewhere is noticed within that interval.
+  - The lookup runs on the B(controller). Tokens are bound to the IP address that requests them, so
+    the token is authorised for the controller's address unless O(address) names another one.
+    Use the M(eightbyeight.contactnow.contactnow_token) module to get a token on a managed host.
+  - Lookups are evaluated in check mode too, so this lookup may send C(get) during a C(--check) run.
+  - Each option is taken from, highest precedence first, the lookup's keyword arguments, the Ansible
+    variable C(contactnow_<option>), the environment variable C(CONTACTNOW_<OPTION>), the
+    C([contactnow]) section of C(ansible.cfg) (never for O(password)), and finally the default.
+    These variables are templated, so a variable C(contactnow_api_url) set to V({{ my_url }}) works.
+author:
+  - eightbyeight.contactnow maintainers
+extends_documentation_fragment:
+  - eightbyeight.contactnow.connection
+  - eightbyeight.contactnow.connection.PLUGINS
+options:
+  _terms:
+    description:
+      - This lookup takes no terms; pass every option as a keyword argument (or set it elsewhere, see above).
+    required: false
+  min_ttl:
+    description:
+      - Seconds of validity the returned token must have left. A cached token with less is renewed;
+        the lookup sends C(get), and if the API hands back the same nearly expired token, C(delete)s
+        it and sends C(get) again.
+      - Judged from the API's C(expire) against the controller's clock.
+    type: int
+    default: 300
+    env:
+      - name: CONTACTNOW_MIN_TTL
+    ini:
+      - section: contactnow
+        key: min_ttl
+    vars:
+      - name: contactnow_min_ttl
+  address:
+    description:
+      - IP address to authorise instead of the controller's, for example a client machine when the
+        controller makes tokens on its behalf. Such a token cannot be validated from the controller,
+        so it is not revalidated until it is renewed by O(min_ttl).
+      - The cache keeps one entry per address.
+    type: str
+    env:
+      - name: CONTACTNOW_ADDRESS
+    ini:
+      - section: contactnow
+        key: address
+    vars:
+      - name: contactnow_address
+  details:
+    description:
+      - V(false) returns the token string. V(true) returns a dictionary with RV(_raw[].token),
+        RV(_raw[].expire) and RV(_raw[].expires_in).
+      - Usually given as a keyword argument; setting it in the environment or C(ansible.cfg) changes
+        what every use of the lookup returns.
+    type: bool
+    default: false
+    env:
+      - name: CONTACTNOW_DETAILS
+    ini:
+      - section: contactnow
+        key: details
+    vars:
+      - name: contactnow_details
+  revalidate_interval:
+    description:
+      - Seconds during which a cached token that was confirmed valid is returned without asking the API.
+      - This is the answer to "a token that stops working elsewhere (deleted, the password changed
+        on another machine) must not poison runs for hours". Once the interval has passed, the next
+        evaluation sends one C(validate) under the cache lock and renews the token if it fails; the
+        workers after it trust the fresh confirmation again.
+      - "The trade-off: a larger value means fewer API calls; a smaller one notices a revoked token
+        sooner. With the default V(60), a revoked token is handed out for at most a minute, and a run
+        over many hosts sends at most one C(validate) per minute per account. V(0) validates on every
+        evaluation (one C(validate) per host, still at most one C(get))."
+      - Only applies with O(cache=true).
+    type: int
+    default: 60
+    env:
+      - name: CONTACTNOW_REVALIDATE_INTERVAL
+    ini:
+      - section: contactnow
+        key: revalidate_interval
+    vars:
+      - name: contactnow_revalidate_interval
+notes:
+  - With O(cache=false) nothing is shared between workers, so every evaluation (every host) sends a
+    C(get). The API returns the account's current token while it is valid, so hosts still agree on
+    the token, but rate limits suffer.
+  - Jinja templates are lazy. A variable defined as a template that calls this lookup (in C(vars), in
+    inventory, in C(group_vars)) runs the lookup again every time it is used; store the result once
+    with M(ansible.builtin.set_fact).
+  - The token is a credential. Set C(no_log) on tasks that would print it.
+seealso:
+  - module: eightbyeight.contactnow.contactnow_token
+  - module: eightbyeight.contactnow.contactnow_token_info
+  - ref: ansible_collections.eightbyeight.contactnow.docsite.tokens_in_playbooks
+    description: Tokens in playbooks -- lookup or module, the cache, check mode and option precedence.
+'''
+
+EXAMPLES = r'''
+- name: Get a token once, on the controller
+  ansible.builtin.set_fact:
+    contactnow_api_token: "{{ lookup('eightbyeight.contactnow.contactnow_token', username='acme-api', password=vault_contactnow_password) }}"
+  no_log: true
+
+# Per-host fan-out, without run_once: in a play over hundreds of hosts with
+#   vars:
+#     contactnow_username: acme-api
+#     contactnow_password: "{{ vault_contactnow_password }}"
+# every host gets the fact, and the whole run sends one get: the first worker fetches
+# under the cache lock, the others read what it wrote.
+- name: Give every host the account's token
+  ansible.builtin.set_fact:
+    contactnow_api_token: "{{ lookup('eightbyeight.contactnow.contactnow_token') }}"
+  no_log: true
+
+- name: Token with its expiry, guaranteed valid for at least an hour
+  ansible.builtin.set_fact:
+    contactnow_token_details: "{{ lookup('eightbyeight.contactnow.contactnow_token', details=true, min_ttl=3600) }}"
+  no_log: true
+
+- name: Show when it expires
+  ansible.builtin.debug:
+    msg: "The token expires at {{ contactnow_token_details.expire }} (in {{ contactnow_token_details.expires_in }} seconds)"
+
+# The token is bound to the address that got it -- the controller, where lookups run --
+# so call the other API from the controller too. PHP servers often label JSON as text/html:
+# parse the body with from_json instead of relying on the json key of the result.
+- name: Read campaigns from the ContactNow database API with the token
+  ansible.builtin.uri:
+    url: "{{ contactnow_api_url }}/api/database.php"
+    method: POST
+    body_format: form-urlencoded
+    body:
+      token: "{{ contactnow_api_token }}"
+      method: campaigns
+      action: read
+      format: json
+    return_content: true
+  delegate_to: localhost
+  register: campaigns
+  no_log: true
+  failed_when: not (campaigns.content | from_json).success
+
+- name: A templated variable selects the EU region; the cache is off for this one call
+  ansible.builtin.set_fact:
+    contactnow_api_token: "{{ lookup('eightbyeight.contactnow.contactnow_token', cache=false) }}"
+  vars:
+    contactnow_api_url: "{{ contactnow_eu_base_url }}"
+  no_log: true
+'''
+
+RETURN = r'''
+_raw:
+  description:
+    - A list with one element, the token string (O(details=false)) or a dictionary (O(details=true)).
+      M(ansible.builtin.set_fact) with C(lookup()) stores the element itself.
+  type: list
+  elements: raw
+  contains:
+    token:
+      description: The token, valid for at least O(min_ttl) more seconds.
+      type: str
+      returned: O(details=true)
+      sample: bd932b769fc7263316345627d0a9ef3b8f8d1f8d
+    expire:
+      description: When the token expires, in seconds since the Unix epoch.
+      type: int
+      returned: O(details=true)
+      sample: 1307975676
+    expires_in:
+      description: Seconds from now (by the controller's clock) until RV(_raw[].expire).
+      type: int
+      returned: O(details=true)
+      sample: 43187
+'''
+
+from ansible.errors import AnsibleError
+from ansible.plugins.lookup import LookupBase
+
+from ansible_collections.eightbyeight.contactnow.plugins.module_utils._client import ContactNowError, MissingLibraryError
+from ansible_collections.eightbyeight.contactnow.plugins.module_utils._options import ConnectionOptions, OptionError
+from ansible_collections.eightbyeight.contactnow.plugins.module_utils._token import TokenManager
+
+
+class LookupModule(LookupBase):
+
+    def run(self, terms, variables=None, **kwargs):
+        if terms:
+            raise AnsibleError('the eightbyeight.contactnow.contactnow_token lookup takes no terms; '
+                               'pass options as keywords, for example username=...')
+        self.set_options(var_options=self._own_variables(variables), direct=kwargs)
+
+        try:
+            result = self._ensure_token()
+        except MissingLibraryError as exc:
+            raise AnsibleError('the eightbyeight.contactnow.contactnow_token lookup needs the Python library %s on the '
+                               'controller (pip install %s)' % (exc.library, exc.library)) from None
+        except (ContactNowError, OptionError) as exc:
+            # Already one line, secrets scrubbed; "from None" keeps the chain (and -vvv) to that line.
+            raise AnsibleError(str(exc)) from None
+
+        if self.get_option('details'):
+            return [result.as_dict()]
+        return [result.token]
+
+    def _ensure_token(self):
+        min_ttl = self.get_option('min_ttl')
+        revalidate_interval = self.get_option('revalidate_interval')
+        if min_ttl < 0:
+            raise OptionError('min_ttl must be zero or more seconds')
+        if revalidate_interval < 0:
+            raise OptionError('revalidate_interval must be zero or more seconds')
+        options = ConnectionOptions.from_lookup(self)
+        manager = self._token_manager(options, self.get_option('address'))
+        return manager.ensure(min_ttl, trust_cache_for=revalidate_interval)
+
+    def _token_manager(self, options, address):
+        """The one place the lookup builds its TokenManager (tests substitute the client here)."""
+        return TokenManager(options, address=address)
+
+    def _own_variables(self, variables):
+        """The contactnow_* variables this lookup reads, templated.
+
+        Ansible hands a lookup its variables untemplated, so ``contactnow_api_url: "{{ my_url }}"``
+        would otherwise arrive as the template text.  Only the names our options declare are
+        templated: touching other variables costs time and may fail on unrelated undefined ones.
+        """
+        if not variables:
+            return None
+        own = {}
+        for name in self._variable_names():
+            if name in variables:
+                own[name] = self._templar.template(variables[name])
+        return own
+
+    def _variable_names(self):
+        names = []
+        for definition in self._option_definitions().values():
+            for source in definition.get('vars') or ():
+                names.append(source['name'])
+        return names
+
+    def _option_definitions(self):
+        definitions = getattr(self, 'option_definitions', None)
+        if definitions is None:  # before ansible-core 2.19? fall back to the config manager
+            from ansible import constants as C
+            definitions = C.config.get_configuration_definitions(self.plugin_type, self._load_name)
+        return definitions or {}
