@@ -22,6 +22,8 @@ import collections
 import random
 import time
 
+from urllib.parse import quote, quote_plus
+
 from ansible_collections.eightbyeight.contactnow.plugins.module_utils._decode import UndecodableReply, decode_reply
 
 COLLECTION_VERSION = '0.1.0'
@@ -121,10 +123,12 @@ class _Transient(Exception):
 
 
 def _scrub(text, secrets):
+    """Mask each secret, also in the URL-encoded forms a server echoing its request would use."""
     text = str(text)
     for secret in secrets:
         if secret:
-            text = text.replace(secret, '********')
+            for form in sorted(set((secret, quote(secret, safe=''), quote_plus(secret))), key=len, reverse=True):
+                text = text.replace(form, '********')
     return text
 
 
