@@ -1,0 +1,668 @@
+# -*- coding: utf-8 -*-
+# Copyright (c) eightbyeight.contactnow contributors
+# GNU General Public License v3.0+ (see COPYING or https://www.gnu.org/licenses/gpl-3.0.txt)
+# SPDX-License-Identifier: GPL-3.0-or-later
+
+"""ContactNowClient: request encoding, error mapping, secret scrubbing and the retry policy.
+
+HTTP is replaced by a fake session whose ``post()`` records each call and plays back a script of
+real ``requests.Response`` objects or ``requests`` exceptions; ``sleep`` is injected, so no test
+waits.  A few tests use a real ``requests.Session`` (with a recording transport adapter, or against
+a local socket) to pin the shapes the fakes imitate.
+"""
+
+from __future__ import absolute_import, division, print_function
+
+__metaclass__ = type
+
+import json
+import socket
+import struct
+import threading
+
+import pytest
+import requests
+import urllib3
+
+from urllib.parse import parse_qs, quote, quote_plus
+
+from ansible_collections.eightbyeight.contactnow.plugins.module_utils._client import (
+    USER_AGENT,
+    ApiError,
+    AuthenticationError,
+    ContactNowClient,
+    ContactNowError,
+    ExpiredTokenError,
+    InvalidTokenError,
+    ReplyError,
+    RetryPolicy,
+    Token,
+    TransportError,
+)
+from ansible_collections.eightbyeight.contactnow.plugins.module_utils._options import ConnectionOptions
+
+HOST = 'api.example.test:8443'
+API_URL = 'https://%s' % HOST
+USERNAME = 'apiuser'
+PASSWORD = 'S3cr3t+pass/word&x=y'
+NEW_PASSWORD = 'N3w-pass word%2F!'
+TOKEN = 'bd932b769fc7263316345627d0a9ef3b8f8d1f8d'
+EXPIRE = 1307975676
+
+
+# -- fakes ----------------------------------------------------------------------------------------
+
+
+def response(body=b'', status=200, headers=None):
+    """A real requests.Response with the given status, body and headers."""
+    resp = requests.Response()
+    resp.status_code = status
+    resp._content = body.encode('utf-8') if not isinstance(body, bytes) else body
+    resp.headers['Content-Type'] = 'text/html; charset=UTF-8'  # what PHP servers send, JSON or not
+    resp.headers.update(headers or {})
+    resp.url = API_URL + '/token.php'
+    return resp
+
+
+def reply(**fields):
+    return response(json.dumps(fields))
+
+
+def refused():
+    """What requests raises when nothing listens on the port (the request never left)."""
+    return requests.exceptions.ConnectionError(urllib3.exceptions.MaxRetryError(
+        None, '/token.php', urllib3.exceptions.NewConnectionError(
+            None, 'Failed to establish a new connection: [Errno 111] Connection refused')))
+
+
+def reset():
+    """What requests raises when the server drops the connection after reading the request."""
+    return requests.exceptions.ConnectionError(urllib3.exceptions.ProtocolError(
+        'Connection aborted.', ConnectionResetError(104, 'Connection reset by peer')))
+
+
+def read_timeout():
+    return requests.exceptions.ReadTimeout('HTTPSConnectionPool(host=%r, port=8443): Read timed out. (read timeout=30)' % HOST)
+
+
+def connect_timeout():
+    return requests.exceptions.ConnectTimeout('HTTPSConnectionPool(host=%r, port=8443): connect timed out' % HOST)
+
+
+def tls_failure():
+    return requests.exceptions.SSLError(urllib3.exceptions.MaxRetryError(
+        None, '/token.php', urllib3.exceptions.SSLError(
+            '[SSL: CERTIFICATE_VERIFY_FAILED] certificate verify failed: unable to get local issuer certificate')))
+
+
+class FakeSession:
+    """Records every post() and answers from a script: a Response is returned, an exception raised.
+
+    When the script runs out, the last entry repeats.
+    """
+
+    def __init__(self, *script):
+        self.script = list(script)
+        self.calls = []
+
+    def post(self, url, **kwargs):
+        self.calls.append(dict(kwargs, url=url))
+        outcome = self.script.pop(0) if len(self.script) > 1 else self.script[0]
+        if isinstance(outcome, BaseException):
+            raise outcome
+        return outcome
+
+    @property
+    def actions(self):
+        return [call['data']['action'] for call in self.calls]
+
+
+class Sleeps(list):
+    """An injectable sleep that records the delays asked for."""
+
+    def __call__(self, seconds):
+        self.append(seconds)
+
+
+def make_client(*script, **kwargs):
+    retries = kwargs.pop('retries', 3)
+    jitter = kwargs.pop('jitter', lambda: 0.5)
+    options = ConnectionOptions(**dict(dict(api_url=API_URL, username=USERNAME, password=PASSWORD, retries=retries), **kwargs))
+    session = FakeSession(*script)
+    sleeps = Sleeps()
+    client = ContactNowClient(options, session=session, retry_policy=RetryPolicy(retries, sleep=sleeps, jitter=jitter))
+    return client, session, sleeps
+
+
+def assert_no_secret(error, *secrets):
+    texts = [str(error), repr(error), getattr(error, 'message', ''), getattr(error, 'server_text', '') or '']
+    for secret in secrets:
+        for encoded in (secret, quote(secret, safe=''), quote_plus(secret)):
+            for text in texts:
+                assert encoded not in text, 'a secret leaked into %r' % text
+
+
+# -- request encoding -----------------------------------------------------------------------------
+
+
+def test_get_posts_credentials_in_the_body_to_the_bare_url():
+    client, session, _sleeps = make_client(reply(success=True, token=TOKEN, expire=EXPIRE))
+    assert client.get_token(USERNAME, PASSWORD) == Token(TOKEN, EXPIRE)
+    (call,) = session.calls
+    assert call['url'] == API_URL + '/token.php'
+    assert '?' not in call['url']
+    assert call['data'] == {'action': 'get', 'format': 'json', 'username': USERNAME, 'password': PASSWORD}
+    assert call['allow_redirects'] is False
+    assert call['timeout'] == 30
+    assert call['verify'] is True
+
+
+def test_get_with_address():
+    client, session, _sleeps = make_client(reply(success=True, token=TOKEN, expire=EXPIRE))
+    client.get_token(USERNAME, PASSWORD, address='192.0.2.15')
+    assert session.calls[0]['data']['address'] == '192.0.2.15'
+
+
+@pytest.mark.parametrize('method, args, expected', [
+    ('validate', (TOKEN,), {'action': 'validate', 'token': TOKEN}),
+    ('delete', (TOKEN,), {'action': 'delete', 'token': TOKEN}),
+    ('change_password', (TOKEN, NEW_PASSWORD), {'action': 'newpass', 'token': TOKEN, 'password': NEW_PASSWORD}),
+])
+def test_each_action_posts_its_arguments_in_the_body(method, args, expected):
+    client, session, _sleeps = make_client(reply(success=True, expire=EXPIRE), response_format='xml')
+    getattr(client, method)(*args)
+    (call,) = session.calls
+    assert call['url'] == API_URL + '/token.php'
+    assert call['data'] == dict(expected, format='xml')
+
+
+@pytest.mark.parametrize('api_url, token_url', [
+    ('https://api.contactnow.8x8.com', 'https://api.contactnow.8x8.com/token.php'),
+    ('https://api.contactnow.8x8.com/api/', 'https://api.contactnow.8x8.com/api/token.php'),
+    ('http://127.0.0.1:8080/', 'http://127.0.0.1:8080/token.php'),
+])
+def test_token_url_follows_the_base_url(api_url, token_url):
+    client, session, _sleeps = make_client(reply(success=True, expire=EXPIRE), api_url=api_url)
+    client.validate(TOKEN)
+    assert session.calls[0]['url'] == token_url
+
+
+@pytest.mark.parametrize('settings, verify', [
+    (dict(), True),
+    (dict(ca_path='/etc/ssl/private-ca.pem'), '/etc/ssl/private-ca.pem'),
+    (dict(validate_certs=False, ca_path='/etc/ssl/private-ca.pem'), False),
+])
+def test_tls_settings_and_timeout_reach_requests(settings, verify):
+    client, session, _sleeps = make_client(reply(success=True, expire=EXPIRE), timeout=7, **settings)
+    client.validate(TOKEN)
+    assert session.calls[0]['verify'] == verify
+    assert session.calls[0]['timeout'] == 7
+
+
+class RecordingAdapter(requests.adapters.BaseAdapter):
+    """A requests transport that records the prepared request instead of sending it."""
+
+    def __init__(self, body):
+        super(RecordingAdapter, self).__init__()
+        self.body = body
+        self.sent = []
+
+    def send(self, request, **kwargs):
+        self.sent.append((request, kwargs))
+        resp = response(self.body)
+        resp.request = request
+        return resp
+
+    def close(self):
+        pass
+
+
+def test_real_requests_session_encodes_a_form_body_and_a_bare_url():
+    options = ConnectionOptions(api_url=API_URL, username=USERNAME, password=PASSWORD)
+    client = ContactNowClient(options)
+    adapter = RecordingAdapter(json.dumps(dict(success=True, token=TOKEN, expire=EXPIRE)))
+    client.session().mount('https://', adapter)
+    assert client.get_token(USERNAME, PASSWORD) == Token(TOKEN, EXPIRE)
+    ((request, kwargs),) = adapter.sent
+    assert request.method == 'POST'
+    assert request.url == API_URL + '/token.php'
+    for secret in (USERNAME, PASSWORD, quote_plus(PASSWORD)):
+        assert secret not in request.url
+    assert request.headers['Content-Type'] == 'application/x-www-form-urlencoded'
+    assert request.headers['User-Agent'] == USER_AGENT
+    body = parse_qs(request.body)
+    assert body == {'action': ['get'], 'format': ['json'], 'username': [USERNAME], 'password': [PASSWORD]}
+    assert kwargs['verify'] not in (False, None)  # requests may swap True for REQUESTS_CA_BUNDLE
+
+
+def test_no_session_is_created_until_a_request_is_made():
+    client = ContactNowClient(ConnectionOptions(api_url=API_URL))
+    assert client._session is None
+    assert isinstance(client.session(), requests.Session)
+
+
+# -- replies --------------------------------------------------------------------------------------
+
+
+def test_validate_returns_expire():
+    client, _session, _sleeps = make_client(reply(success=True, expire=EXPIRE))
+    assert client.validate(TOKEN) == EXPIRE
+
+
+def test_xml_reply_is_decoded_like_json():
+    client, _session, _sleeps = make_client(response(
+        '<?xml version="1.0"?>\n<result><success>1</success><token>%s</token><expire>%d</expire></result>\n' % (TOKEN, EXPIRE)))
+    assert client.get_token(USERNAME, PASSWORD) == Token(TOKEN, EXPIRE)
+
+
+def test_get_success_without_token_is_a_reply_error():
+    client, _session, _sleeps = make_client(reply(success=True, expire=EXPIRE))
+    with pytest.raises(ReplyError, match='no token'):
+        client.get_token(USERNAME, PASSWORD)
+
+
+def test_validate_success_without_expire_is_a_reply_error():
+    client, _session, _sleeps = make_client(reply(success=True))
+    with pytest.raises(ReplyError, match='no expire'):
+        client.validate(TOKEN)
+
+
+# -- error mapping --------------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize('server_text, error_type', [
+    ('Authentication failure', AuthenticationError),
+    ('authentication FAILURE', AuthenticationError),
+    ('Invalid token', InvalidTokenError),
+    ('Unknown token', InvalidTokenError),
+    ('Expired token', ExpiredTokenError),
+    ('Token expired', ExpiredTokenError),
+    ('Bad argument: xyz', ApiError),
+    ('Rate limit exceeded', ApiError),
+])
+@pytest.mark.parametrize('body_format', ['json', 'xml'])
+def test_server_error_texts_map_to_error_types(server_text, error_type, body_format):
+    if body_format == 'json':
+        body = json.dumps({'success': False, 'error': server_text, 'expire': -1})
+    else:
+        body = '<result><success>0</success><error>%s</error><expire>-1</expire></result>' % server_text
+    client, session, _sleeps = make_client(response(body))
+    with pytest.raises(ContactNowError) as info:
+        client.validate(TOKEN)
+    assert type(info.value) is error_type
+    assert server_text in str(info.value)
+    assert len(session.calls) == 1  # API errors are answers, never retried
+
+
+def test_expired_is_a_kind_of_invalid():
+    assert issubclass(ExpiredTokenError, InvalidTokenError)
+    assert not issubclass(AuthenticationError, InvalidTokenError)
+
+
+def test_api_error_keeps_the_server_text():
+    client, _session, _sleeps = make_client(reply(success=False, error='Bad argument: xyz'))
+    with pytest.raises(ApiError) as info:
+        client.get_token(USERNAME, PASSWORD)
+    assert info.value.server_text == 'Bad argument: xyz'
+
+
+def test_failure_without_error_text():
+    client, _session, _sleeps = make_client(reply(success=False))
+    with pytest.raises(ApiError, match='no error text given'):
+        client.validate(TOKEN)
+
+
+def test_long_server_text_is_cut():
+    client, _session, _sleeps = make_client(reply(success=False, error='Bad argument: ' + 'x' * 5000))
+    with pytest.raises(ApiError) as info:
+        client.validate(TOKEN)
+    assert len(str(info.value)) < 400
+
+
+@pytest.mark.parametrize('method, args, action', [
+    ('get_token', (USERNAME, PASSWORD), 'get'),
+    ('validate', (TOKEN,), 'validate'),
+    ('delete', (TOKEN,), 'delete'),
+    ('change_password', (TOKEN, NEW_PASSWORD), 'newpass'),
+])
+def test_messages_name_the_action_and_the_host(method, args, action):
+    client, _session, _sleeps = make_client(reply(success=False, error='Authentication failure'))
+    with pytest.raises(ContactNowError) as info:
+        getattr(client, method)(*args)
+    message = str(info.value)
+    assert message.startswith('ContactNow %s request to %s failed: ' % (action, HOST))
+    assert info.value.action == action
+    assert info.value.host == HOST
+    assert '\n' not in message
+
+
+def test_host_in_messages_drops_user_info_and_path():
+    client, _session, _sleeps = make_client(reply(success=False, error='Invalid token'),
+                                            api_url='https://someone:pw@api-106.dxi.eu/api/')
+    with pytest.raises(InvalidTokenError) as info:
+        client.validate(TOKEN)
+    assert ' to api-106.dxi.eu failed' in str(info.value)
+
+
+# -- secrets never appear in messages, even when the server echoes them ------------------------------
+
+
+@pytest.mark.parametrize('echo', [
+    lambda: 'Authentication failure for %s/%s' % (USERNAME, PASSWORD),
+    lambda: 'Bad argument: password=%s' % PASSWORD,
+    lambda: 'Bad argument: action=get&username=%s&password=%s' % (USERNAME, quote_plus(PASSWORD)),
+    lambda: 'Bad argument: password=%s' % quote(PASSWORD, safe=''),
+])
+def test_get_error_never_contains_the_password(echo):
+    client, _session, _sleeps = make_client(reply(success=False, error=echo()))
+    with pytest.raises(ContactNowError) as info:
+        client.get_token(USERNAME, PASSWORD)
+    assert_no_secret(info.value, PASSWORD)
+
+
+@pytest.mark.parametrize('method', ['validate', 'delete'])
+@pytest.mark.parametrize('template', ['Invalid token %s', 'Expired token: %s', 'Bad argument: token=%s'])
+def test_token_errors_never_contain_the_token(method, template):
+    client, _session, _sleeps = make_client(reply(success=False, error=template % TOKEN))
+    with pytest.raises(ContactNowError) as info:
+        getattr(client, method)(TOKEN)
+    assert_no_secret(info.value, TOKEN, PASSWORD)
+
+
+def test_newpass_error_never_contains_the_new_password_or_token():
+    client, _session, _sleeps = make_client(reply(
+        success=False, error='Bad argument: password %s too weak for token %s (old %s)' % (NEW_PASSWORD, TOKEN, PASSWORD)))
+    with pytest.raises(ApiError) as info:
+        client.change_password(TOKEN, NEW_PASSWORD)
+    assert_no_secret(info.value, NEW_PASSWORD, TOKEN, PASSWORD)
+    assert 'too weak' in str(info.value)
+
+
+def test_html_page_echoing_the_password_in_its_title_is_scrubbed():
+    client, _session, _sleeps = make_client(response('<html><head><title>Login %s rejected</title></head></html>' % PASSWORD),
+                                            retries=0)
+    with pytest.raises(ReplyError) as info:
+        client.get_token(USERNAME, PASSWORD)
+    assert_no_secret(info.value, PASSWORD)
+    assert 'HTML page' in str(info.value)
+
+
+def test_transport_error_echoing_the_token_is_scrubbed():
+    error = requests.exceptions.ConnectionError('proxy said: cannot forward token=%s password=%s' % (TOKEN, PASSWORD))
+    client, _session, _sleeps = make_client(error, retries=0)
+    with pytest.raises(TransportError) as info:
+        client.validate(TOKEN)
+    assert_no_secret(info.value, TOKEN, PASSWORD)
+
+
+def test_connection_password_is_scrubbed_from_token_actions_too():
+    # validate does not send the password, but a confused server might still know and echo it.
+    client, _session, _sleeps = make_client(reply(success=False, error='Invalid token for password %s' % PASSWORD))
+    with pytest.raises(InvalidTokenError) as info:
+        client.validate(TOKEN)
+    assert_no_secret(info.value, PASSWORD, TOKEN)
+
+
+# -- the retry policy -----------------------------------------------------------------------------
+
+
+def test_delays_grow_exponentially_up_to_the_cap():
+    policy = RetryPolicy(retries=10, base_delay=1.0, max_delay=30.0, jitter=lambda: 1.0)
+    assert [policy.delay(n) for n in range(1, 8)] == [1.0, 2.0, 4.0, 8.0, 16.0, 30.0, 30.0]
+
+
+@pytest.mark.parametrize('retry_number', range(1, 9))
+def test_jitter_stays_between_half_and_all_of_the_step(retry_number):
+    ceiling = min(30.0, 1.0 * 2 ** (retry_number - 1))
+    low = RetryPolicy(base_delay=1.0, max_delay=30.0, jitter=lambda: 0.0).delay(retry_number)
+    high = RetryPolicy(base_delay=1.0, max_delay=30.0, jitter=lambda: 1.0).delay(retry_number)
+    assert (low, high) == (ceiling / 2, ceiling)
+    policy = RetryPolicy(base_delay=1.0, max_delay=30.0)  # the real random jitter
+    for _sample in range(200):
+        assert ceiling / 2 <= policy.delay(retry_number) <= ceiling
+
+
+def test_jitter_spreads_the_delays():
+    policy = RetryPolicy(base_delay=1.0, max_delay=30.0)
+    assert len(set(policy.delay(3) for _sample in range(50))) > 1
+
+
+def test_retry_after_is_honoured():
+    policy = RetryPolicy(base_delay=1.0, max_delay=30.0, jitter=lambda: 0.0)
+    assert policy.delay(1, retry_after=7) == 7.0
+    assert policy.delay(5, retry_after=1) == 8.0  # never shorter than the backoff
+
+
+def test_retry_after_is_capped():
+    policy = RetryPolicy(base_delay=1.0, max_delay=30.0, jitter=lambda: 1.0)
+    assert policy.delay(1, retry_after=3600) == 30.0
+
+
+def test_429_retry_after_header_drives_the_sleep():
+    client, session, sleeps = make_client(response('Too many', status=429, headers={'Retry-After': '5'}),
+                                          reply(success=True, expire=EXPIRE))
+    assert client.validate(TOKEN) == EXPIRE
+    assert len(session.calls) == 2
+    assert sleeps == [5.0]
+
+
+def test_huge_retry_after_header_is_capped():
+    client, _session, sleeps = make_client(response('busy', status=503, headers={'Retry-After': '86400'}),
+                                           reply(success=True, expire=EXPIRE))
+    client.validate(TOKEN)
+    assert sleeps == [30.0]
+
+
+def test_unparsable_retry_after_header_falls_back_to_backoff():
+    client, _session, sleeps = make_client(response('busy', status=503, headers={'Retry-After': 'Wed, 21 Oct 2015 07:28:00 GMT'}),
+                                           reply(success=True, expire=EXPIRE), jitter=lambda: 0.0)
+    client.validate(TOKEN)
+    assert sleeps == [0.5]
+
+
+TRANSIENT_FAULTS = [
+    ('http_500', lambda: response('<html><title>500</title></html>', status=500)),
+    ('http_502', lambda: response('Bad gateway', status=502)),
+    ('http_503', lambda: response('<html><title>503 Service Unavailable</title></html>', status=503)),
+    ('http_429', lambda: response('slow down', status=429)),
+    ('refused', refused),
+    ('reset', reset),
+    ('read_timeout', read_timeout),
+    ('connect_timeout', connect_timeout),
+    ('html_200', lambda: response('<!DOCTYPE html><html><head><title>Error</title></head></html>')),
+    ('garbage_200', lambda: response('Warning: mysqli_connect(): no such file')),
+    ('truncated_200', lambda: response('{"success":true,"token":"bd93')),
+]
+
+IDEMPOTENT_CALLS = [
+    ('get', lambda c: c.get_token(USERNAME, PASSWORD), dict(success=True, token=TOKEN, expire=EXPIRE)),
+    ('validate', lambda c: c.validate(TOKEN), dict(success=True, expire=EXPIRE)),
+    ('delete', lambda c: c.delete(TOKEN), dict(success=True)),
+]
+
+
+@pytest.mark.parametrize('fault_name, fault', TRANSIENT_FAULTS, ids=[f[0] for f in TRANSIENT_FAULTS])
+@pytest.mark.parametrize('action, call, success', IDEMPOTENT_CALLS, ids=[c[0] for c in IDEMPOTENT_CALLS])
+def test_idempotent_actions_retry_transient_faults_then_succeed(fault_name, fault, action, call, success):
+    client, session, sleeps = make_client(fault(), fault(), reply(**success), retries=3, jitter=lambda: 0.0)
+    call(client)
+    assert session.actions == [action] * 3
+    assert sleeps == [0.5, 1.0]
+
+
+@pytest.mark.parametrize('fault_name, fault', TRANSIENT_FAULTS, ids=[f[0] for f in TRANSIENT_FAULTS])
+@pytest.mark.parametrize('action, call, success', IDEMPOTENT_CALLS, ids=[c[0] for c in IDEMPOTENT_CALLS])
+def test_idempotent_actions_give_up_after_retries(fault_name, fault, action, call, success):
+    client, session, sleeps = make_client(fault(), retries=2, jitter=lambda: 1.0)
+    with pytest.raises((TransportError, ReplyError)) as info:
+        call(client)
+    assert len(session.calls) == 3  # the first try and 2 retries
+    assert sleeps == [1.0, 2.0]
+    assert info.value.attempts == 3
+    assert str(info.value).startswith('ContactNow %s request to %s failed: ' % (action, HOST))
+
+
+def test_retries_zero_tries_once():
+    client, session, sleeps = make_client(response('busy', status=503), retries=0)
+    with pytest.raises(TransportError, match='HTTP 503'):
+        client.validate(TOKEN)
+    assert len(session.calls) == 1
+    assert sleeps == []
+
+
+def test_retries_count_comes_from_the_options():
+    options = ConnectionOptions(api_url=API_URL, retries=5)
+    assert ContactNowClient(options, session=FakeSession()).retry_policy.retries == 5
+
+
+@pytest.mark.parametrize('outcome, error_type, text', [
+    (tls_failure, TransportError, 'ca_path'),
+    (lambda: response('<html><head><title>404 Not Found</title></head></html>', status=404), TransportError, 'api_url'),
+    (lambda: response('<html><head><title>Moved</title></head></html>', status=301, headers={'Location': 'https://x/'}),
+     TransportError, 'api_url'),
+    (lambda: reply(success=False, error='Authentication failure'), AuthenticationError, 'Authentication failure'),
+])
+def test_permanent_failures_are_not_retried(outcome, error_type, text):
+    client, session, sleeps = make_client(outcome(), retries=3)
+    with pytest.raises(error_type, match=text):
+        client.get_token(USERNAME, PASSWORD)
+    assert len(session.calls) == 1
+    assert sleeps == []
+
+
+def test_tls_failure_says_what_to_do():
+    client, _session, _sleeps = make_client(tls_failure())
+    with pytest.raises(TransportError) as info:
+        client.validate(TOKEN)
+    assert 'TLS verification failed' in str(info.value)
+    assert 'ca_path' in str(info.value)
+    assert info.value.maybe_acted is False
+
+
+def test_refused_connection_is_one_clear_sentence():
+    client, _session, _sleeps = make_client(refused(), retries=0)
+    with pytest.raises(TransportError) as info:
+        client.validate(TOKEN)
+    message = str(info.value)
+    assert message.startswith('ContactNow validate request to %s failed: could not connect' % HOST)
+    assert 'Connection refused' in message
+    assert info.value.maybe_acted is False
+
+
+def test_delete_after_a_lost_answer_accepts_invalid_token():
+    # The first delete worked but its answer was lost; the retry finds the token gone.
+    client, session, _sleeps = make_client(reset(), reply(success=False, error='Invalid token'))
+    client.delete(TOKEN)
+    assert session.actions == ['delete', 'delete']
+
+
+def test_delete_of_an_invalid_token_on_the_first_try_fails():
+    client, _session, _sleeps = make_client(reply(success=False, error='Invalid token'))
+    with pytest.raises(InvalidTokenError):
+        client.delete(TOKEN)
+
+
+# -- newpass is not idempotent ---------------------------------------------------------------------
+
+
+@pytest.mark.parametrize('fault_name, fault', [
+    ('reset', reset),
+    ('read_timeout', read_timeout),
+    ('http_503', lambda: response('busy', status=503)),
+    ('http_500', lambda: response('oops', status=500)),
+    ('http_429', lambda: response('slow down', status=429, headers={'Retry-After': '1'})),
+    ('html_200', lambda: response('<!DOCTYPE html><html><head><title>Error</title></head></html>')),
+    ('truncated_200', lambda: response('{"success":tr')),
+])
+def test_newpass_is_not_retried_once_it_may_have_acted(fault_name, fault):
+    client, session, sleeps = make_client(fault(), reply(success=True), retries=3)
+    with pytest.raises((TransportError, ReplyError)) as info:
+        client.change_password(TOKEN, NEW_PASSWORD)
+    assert session.actions == ['newpass']
+    assert sleeps == []
+    assert getattr(info.value, 'maybe_acted', True) is True
+    assert_no_secret(info.value, NEW_PASSWORD, TOKEN, PASSWORD)
+
+
+@pytest.mark.parametrize('fault', [refused, connect_timeout], ids=['refused', 'connect_timeout'])
+def test_newpass_is_retried_when_the_connection_was_never_made(fault):
+    client, session, sleeps = make_client(fault(), fault(), reply(success=True), retries=3)
+    client.change_password(TOKEN, NEW_PASSWORD)
+    assert session.actions == ['newpass'] * 3
+    assert len(sleeps) == 2
+
+
+def test_newpass_never_made_gives_up_after_retries():
+    client, session, _sleeps = make_client(refused(), retries=1)
+    with pytest.raises(TransportError) as info:
+        client.change_password(TOKEN, NEW_PASSWORD)
+    assert len(session.calls) == 2
+    assert info.value.maybe_acted is False
+
+
+def test_newpass_tls_failure_is_known_not_to_have_acted():
+    client, session, _sleeps = make_client(tls_failure())
+    with pytest.raises(TransportError) as info:
+        client.change_password(TOKEN, NEW_PASSWORD)
+    assert info.value.maybe_acted is False
+    assert len(session.calls) == 1
+
+
+# -- the shapes of real requests failures ----------------------------------------------------------
+
+
+def _closed_port():
+    sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
+    sock.bind(('127.0.0.1', 0))
+    port = sock.getsockname()[1]
+    sock.close()
+    return port
+
+
+def test_real_refused_connection_is_known_never_made():
+    options = ConnectionOptions(api_url='http://127.0.0.1:%d' % _closed_port(), retries=0, timeout=5)
+    client = ContactNowClient(options, retry_policy=RetryPolicy(0, sleep=Sleeps()))
+    with pytest.raises(TransportError) as info:
+        client.change_password(TOKEN, NEW_PASSWORD)
+    assert info.value.maybe_acted is False
+    assert 'could not connect' in str(info.value)
+    assert 'object at 0x' not in str(info.value)
+
+
+def test_real_reset_after_the_request_may_have_acted():
+    listener = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
+    listener.bind(('127.0.0.1', 0))
+    listener.listen(1)
+    listener.settimeout(10)
+
+    def serve():
+        try:
+            conn, _address = listener.accept()
+        except socket.timeout:
+            return
+        conn.settimeout(10)
+        try:
+            data = b''
+            while b'\r\n\r\n' not in data:
+                chunk = conn.recv(65536)
+                if not chunk:
+                    break
+                data += chunk
+        finally:
+            conn.setsockopt(socket.SOL_SOCKET, socket.SO_LINGER, struct.pack('ii', 1, 0))
+            conn.close()
+
+    server = threading.Thread(target=serve)
+    server.daemon = True
+    server.start()
+    try:
+        options = ConnectionOptions(api_url='http://127.0.0.1:%d' % listener.getsockname()[1], retries=3, timeout=5)
+        client = ContactNowClient(options, retry_policy=RetryPolicy(3, sleep=Sleeps()))
+        with pytest.raises(TransportError) as info:
+            client.change_password(TOKEN, NEW_PASSWORD)
+        assert info.value.maybe_acted is True
+        assert info.value.attempts == 1
+        assert 'the connection broke' in str(info.value)
+    finally:
+        server.join(10)
+        listener.close()
