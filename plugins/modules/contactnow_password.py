@@ -1,0 +1,198 @@
+#!/usr/bin/python
+# -*- coding: utf-8 -*-
+# Copyright (c) eightbyeight.contactnow contributors
+# GNU General Public License v3.0+ (see COPYING or https://www.gnu.org/licenses/gpl-3.0.txt)
+# SPDX-License-Identifier: GPL-3.0-or-later
+
+from __future__ import absolute_import, division, print_function
+
+__metaclass__ = type
+
+DOCUMENTATION = r'''
+module: contactnow_password
+short_description: Rotate the password (API key) of an 8x8 ContactNow API account
+version_added: 0.1.0
+description:
+  - Makes O(new_password) the live password of the account O(username), with the API's C(newpass) action.
+  - Idempotent. The current password (O(password)) is tried first; when the API refuses it but accepts
+    O(new_password), the rotation has already happened and nothing is changed. When the API accepts
+    neither, the module fails with a message that says so, naming neither password.
+  - A run that succeeds makes at most one failed authentication, so it does not push an account with a
+    lockout policy towards a lockout.
+  - C(newpass) is sent at most once per run and never retried. If its reply is lost (a timeout, or the
+    connection breaks after the server acted), the module asks the API which password is live -- first
+    O(new_password), then the current one -- and reports the truth. It succeeds with RV(changed=true)
+    when the new password is live, and fails saying the current password is still live (safe to re-run)
+    when it is not.
+  - After a change the module verifies that the API accepts O(new_password) and returns a token obtained
+    with it. The account's token in the local cache is replaced by that token (see O(cache)).
+  - Tokens issued before the change are not deleted. Whether the API keeps them valid after C(newpass) is
+    not documented; use M(eightbyeight.contactnow.contactnow_token) with O(eightbyeight.contactnow.contactnow_token#module:state=absent)
+    to revoke one.
+  - Tokens are bound to the IP address that requests them. The returned token is for the machine that runs
+    the module, which is the managed host, or the controller with C(delegate_to=localhost).
+  - Keep the new password somewhere safe B(before) running this module, so that it is never lost if the
+    run is interrupted. The C(eightbyeight.contactnow.rotate_password) role does that for you.
+author:
+  - eightbyeight.contactnow maintainers
+extends_documentation_fragment:
+  - eightbyeight.contactnow.connection
+  - eightbyeight.contactnow.attributes
+  - eightbyeight.contactnow.attributes.ACTION_GROUP
+attributes:
+  check_mode:
+    support: full
+    details:
+      - Sends C(get) to find out which password is live, and never C(newpass) or C(delete).
+      - Predicts RV(changed) as a real run would. When the password would change, RV(token), RV(expire)
+        and RV(expires_in) are V(null), since no token under the new password exists yet.
+  diff_mode:
+    support: full
+    details:
+      - "The diff says which of the two passwords is live before and after the run (C(password: current)
+        or C(password: new)); a password value is never shown."
+  idempotent:
+    support: full
+    details:
+      - Once O(new_password) is live, a re-run with the same options reports no change (the current
+        password is refused, O(new_password) is accepted).
+options:
+  password:
+    description:
+      - The account's B(current) password (API key).
+      - Sent only in the body of POST requests, never in a URL, and never logged.
+      - If not set, the environment variable E(CONTACTNOW_PASSWORD) is used.
+    type: str
+  new_password:
+    description:
+      - The password the account should have after the run.
+      - Must meet the API's password rules; when the API refuses it, the module fails with the API's
+        own words and the current password keeps working.
+      - When it equals O(password), the module only checks that the API accepts it.
+    type: str
+    required: true
+  token:
+    description:
+      - A token of the same account to send C(newpass) with. Used only when it still validates; otherwise
+        the token the API returns for the current password is used.
+      - Only needed in special set-ups; a token is always obtained anyway to check the current password.
+    type: str
+notes:
+  - Where the password comes from and goes to matters more than this module. Store O(new_password) (for example
+    in a vault, or as pending in the C(eightbyeight.contactnow.rotate_password) role's store) before the run,
+    and make it the current password in your store after it.
+  - Use C(no_log=true) on the task if you register the result, since the returned token is a credential.
+seealso:
+  - module: eightbyeight.contactnow.contactnow_token
+  - name: Creating an API Token for ContactNow
+    description: The vendor's description of the token API, including C(newpass).
+    link: https://support.8x8.com/contact-center/8x8-contactnow/integrations-and-apis/creating-an-api-token-for-contactnow
+'''
+
+EXAMPLES = r'''
+- name: Rotate the API password from the controller
+  eightbyeight.contactnow.contactnow_password:
+    username: "{{ contactnow_user }}"
+    password: "{{ contactnow_current_password }}"
+    new_password: "{{ contactnow_next_password }}"
+  delegate_to: localhost
+  run_once: true
+  no_log: true
+  register: rotation
+
+- name: Use the token obtained with the new password
+  ansible.builtin.uri:
+    url: https://api.contactnow.8x8.com/api/database.php
+    method: POST
+    body_format: form-urlencoded
+    body:
+      token: "{{ rotation.token }}"
+      method: campaigns
+      action: read
+      format: json
+  delegate_to: localhost
+  run_once: true
+
+- name: Set the connection once for every module of the collection (EU region)
+  module_defaults:
+    group/eightbyeight.contactnow.contactnow:
+      api_url: https://api-106.dxi.eu
+      username: "{{ contactnow_user }}"
+      password: "{{ contactnow_current_password }}"
+  block:
+    - name: Preview the rotation (check mode with diff; never shows a password)
+      eightbyeight.contactnow.contactnow_password:
+        new_password: "{{ contactnow_next_password }}"
+      check_mode: true
+      diff: true
+      delegate_to: localhost
+      run_once: true
+
+    - name: Rotate
+      eightbyeight.contactnow.contactnow_password:
+        new_password: "{{ contactnow_next_password }}"
+      delegate_to: localhost
+      run_once: true
+
+# In AWX / Automation Controller, a custom credential type can inject the current password as
+# environment variables; the new one comes from a vault lookup or a survey.
+- name: Rotate with the connection taken from CONTACTNOW_* environment variables
+  eightbyeight.contactnow.contactnow_password:
+    new_password: "{{ lookup('ansible.builtin.env', 'CONTACTNOW_NEW_PASSWORD') }}"
+  environment:
+    CONTACTNOW_API_URL: https://api.contactnow.8x8.com
+    CONTACTNOW_USERNAME: "{{ contactnow_user }}"
+    CONTACTNOW_PASSWORD: "{{ contactnow_current_password }}"
+  delegate_to: localhost
+  run_once: true
+'''
+
+RETURN = r'''
+token:
+  description:
+    - A token obtained with the password that is live after the run (O(new_password)). Treat it as a secret.
+    - V(null) in check mode when the password would change.
+  returned: success
+  type: str
+  sample: bd932b769fc7263316345627d0a9ef3b8f8d1f8d
+expire:
+  description:
+    - When RV(token) expires, in seconds since the epoch, as the API reports it.
+    - V(null) when RV(token) is.
+  returned: success
+  type: int
+  sample: 1307975676
+expires_in:
+  description:
+    - Seconds from now until RV(expire), by the clock of the machine running the module.
+    - V(null) when RV(token) is.
+  returned: success
+  type: int
+  sample: 43190
+'''
+
+from ansible_collections.eightbyeight.contactnow.plugins.module_utils._module import ContactNowModule
+from ansible_collections.eightbyeight.contactnow.plugins.module_utils._password import PasswordRotation
+
+
+def run(module):
+    options = module.connection_options()
+    rotation = PasswordRotation(options, module.params['new_password'], held_token=module.params['token'])
+    outcome = rotation.rotate(check_mode=module.check_mode)
+    return outcome.as_dict(diff=module._diff, header=rotation.where)
+
+
+def main():
+    module = ContactNowModule(
+        argument_spec=dict(
+            new_password=dict(type='str', required=True, no_log=True),
+            # Not no_log: the module returns a token, and no_log would mask that return value.
+            token=dict(type='str', no_log=False),
+        ),
+        supports_check_mode=True,
+    )
+    module.run(lambda: run(module))
+
+
+if __name__ == '__main__':
+    main()
