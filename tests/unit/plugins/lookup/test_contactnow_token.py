@@ -1,0 +1,449 @@
+# -*- coding: utf-8 -*-
+# Copyright (c) eightbyeight.contactnow contributors
+# GNU General Public License v3.0+ (see COPYING or https://www.gnu.org/licenses/gpl-3.0.txt)
+# SPDX-License-Identifier: GPL-3.0-or-later
+
+"""Unit tests of the contactnow_token lookup: option precedence and the cache decisions.
+
+The API is an in-memory fake with token.php's semantics and the clock is injected, so these
+tests are pure logic; the real HTTP path is covered by the integration target.
+"""
+
+from __future__ import absolute_import, division, print_function
+
+__metaclass__ = type
+
+import atexit
+import multiprocessing
+import os
+import shutil
+import tempfile
+import time
+
+import pytest
+
+
+def _collections_root():
+    """A directory holding ansible_collections/eightbyeight/contactnow for this checkout."""
+    collection = os.path.abspath(__file__)
+    for dummy in range(5):  # .../contactnow/tests/unit/plugins/lookup/<this file>
+        collection = os.path.dirname(collection)
+    if collection.split(os.sep)[-3:] == ['ansible_collections', 'eightbyeight', 'contactnow']:
+        return os.path.dirname(os.path.dirname(os.path.dirname(collection)))
+    # A plain checkout (or a path pytest resolved through a symlink): link it into a private tree.
+    root = tempfile.mkdtemp(prefix='contactnow-units-')
+    atexit.register(shutil.rmtree, root, True)
+    os.makedirs(os.path.join(root, 'ansible_collections', 'eightbyeight'))
+    os.symlink(collection, os.path.join(root, 'ansible_collections', 'eightbyeight', 'contactnow'))
+    return root
+
+
+def _install_collection_loader():
+    from ansible.utils.collection_loader import AnsibleCollectionConfig
+    if AnsibleCollectionConfig.collection_finder is None:  # ansible-test installs its own
+        from ansible.plugins.loader import init_plugin_loader
+        init_plugin_loader([_collections_root()])
+
+
+_install_collection_loader()
+
+from ansible import constants as C  # noqa: E402
+from ansible.errors import AnsibleError  # noqa: E402
+from ansible.parsing.dataloader import DataLoader  # noqa: E402
+from ansible.plugins.loader import lookup_loader  # noqa: E402
+from ansible.template import Templar  # noqa: E402
+
+from ansible_collections.eightbyeight.contactnow.plugins.module_utils._cache import TokenCache  # noqa: E402
+from ansible_collections.eightbyeight.contactnow.plugins.module_utils._client import (  # noqa: E402
+    AuthenticationError,
+    ExpiredTokenError,
+    InvalidTokenError,
+    Token,
+)
+from ansible_collections.eightbyeight.contactnow.plugins.module_utils._token import TokenManager  # noqa: E402
+
+try:
+    from ansible.template import trust_as_template  # ansible-core >= 2.19 templates trusted strings only
+except ImportError:  # pragma: no cover
+    def trust_as_template(value):
+        return value
+
+LOOKUP = 'eightbyeight.contactnow.contactnow_token'
+PASSWORD = 'right-password-123'
+START = 1800000000.0
+LIFETIME = 43200
+
+
+class Clock:
+    def __init__(self, now=START):
+        self.now = now
+
+    def __call__(self):
+        return self.now
+
+    def advance(self, seconds):
+        self.now += seconds
+
+
+class FakeApi:
+    """token.php in memory: get hands back the account's current token while it is valid."""
+
+    def __init__(self, clock, lifetime=LIFETIME, get_delay=0.0, shared_gets=None):
+        self.clock = clock
+        self.lifetime = lifetime
+        self.get_delay = get_delay
+        self.shared_gets = shared_gets
+        self.calls = []
+        self.expiry = {}  # token -> expire
+        self.current = None
+        self.serial = 0
+
+    def get_token(self, username, password, address=None):
+        self.calls.append('get')
+        if self.shared_gets is not None:
+            with self.shared_gets.get_lock():
+                self.shared_gets.value += 1
+        time.sleep(self.get_delay)
+        if password != PASSWORD:
+            raise AuthenticationError('the API refused the username or password ("Authentication failure")',
+                                      action='get', host='fake.example')
+        if self.current is None or self.expiry.get(self.current, 0) <= self.clock():
+            self.serial += 1
+            self.current = 'token-%d-%d' % (os.getpid(), self.serial)
+            self.expiry[self.current] = int(self.clock() + self.lifetime)
+        return Token(self.current, self.expiry[self.current])
+
+    def validate(self, token):
+        self.calls.append('validate')
+        if token not in self.expiry:
+            raise InvalidTokenError('the token is not valid for this account and address ("Invalid token")',
+                                    action='validate', host='fake.example')
+        if self.expiry[token] <= self.clock():
+            raise ExpiredTokenError('the token has expired ("Expired token")', action='validate', host='fake.example')
+        return self.expiry[token]
+
+    def delete(self, token):
+        self.calls.append('delete')
+        self.expiry.pop(token, None)
+        if token == self.current:
+            self.current = None
+
+    def revoke_all(self):
+        """Someone deleted the token (or changed the password) on another machine."""
+        self.expiry.clear()
+        self.current = None
+
+
+@pytest.fixture(autouse=True)
+def clean_environment(monkeypatch, tmp_path):
+    for name in list(os.environ):
+        if name.startswith('CONTACTNOW_'):
+            monkeypatch.delenv(name)
+    monkeypatch.setenv('XDG_CACHE_HOME', str(tmp_path / 'xdg'))
+    # No ansible.cfg: the ini tests point the config manager at their own file.
+    monkeypatch.setattr(C.config, '_config_file', None)
+
+
+@pytest.fixture
+def clock():
+    return Clock()
+
+
+@pytest.fixture
+def api(clock):
+    return FakeApi(clock)
+
+
+@pytest.fixture
+def cache_dir(tmp_path):
+    return str(tmp_path / 'cache')
+
+
+@pytest.fixture
+def built(monkeypatch, api, clock, cache_dir):
+    """Every TokenManager the lookup builds, talking to the fake API through a cache in tmp_path."""
+    managers = []
+
+    def token_manager(self, options, address):
+        manager = TokenManager(options, client=api, cache=TokenCache(cache_dir), address=address, now=clock)
+        managers.append(manager)
+        return manager
+
+    monkeypatch.setattr(lookup_loader.get(LOOKUP).__class__, '_token_manager', token_manager)
+    return managers
+
+
+def new_lookup(variables=None):
+    """The lookup as Ansible builds it: its templar knows the same variables run() receives."""
+    loader = DataLoader()
+    return lookup_loader.get(LOOKUP, loader=loader, templar=Templar(loader=loader, variables=variables or {}))
+
+
+def run(variables=None, **kwargs):
+    kwargs.setdefault('username', 'alice')
+    kwargs.setdefault('password', PASSWORD)
+    kwargs.setdefault('api_url', 'https://api.example.test')
+    return new_lookup(variables).run([], variables=variables, **kwargs)
+
+
+def trusted(variables):
+    return dict((name, trust_as_template(value) if isinstance(value, str) else value) for name, value in variables.items())
+
+
+def write_ini(tmp_path, monkeypatch, **values):
+    path = tmp_path / 'ansible.cfg'
+    path.write_text('[contactnow]\n' + ''.join('%s = %s\n' % item for item in values.items()))
+    monkeypatch.setattr(C.config, '_config_file', str(path))
+
+
+# -- option precedence: keyword > variable > environment > ini > default --------------------------
+
+def options_seen(built, variables=None, **kwargs):
+    new_lookup(variables).run([], variables=variables, **kwargs)
+    return built[-1].options
+
+
+def test_defaults(built):
+    options = options_seen(built, username='alice', password=PASSWORD)
+    assert options.api_url == 'https://api.contactnow.8x8.com'
+    assert (options.timeout, options.retries, options.response_format, options.cache) == (30, 3, 'json', True)
+
+
+def test_ini_beats_default(built, tmp_path, monkeypatch):
+    write_ini(tmp_path, monkeypatch, api_url='https://ini.example.test', timeout=11, username='ini-user')
+    options = options_seen(built, password=PASSWORD)
+    assert (options.api_url, options.timeout, options.username) == ('https://ini.example.test', 11, 'ini-user')
+
+
+def test_env_beats_ini(built, tmp_path, monkeypatch):
+    write_ini(tmp_path, monkeypatch, api_url='https://ini.example.test', timeout=11, username='ini-user')
+    monkeypatch.setenv('CONTACTNOW_API_URL', 'https://env.example.test')
+    monkeypatch.setenv('CONTACTNOW_TIMEOUT', '12')
+    options = options_seen(built, password=PASSWORD)
+    assert (options.api_url, options.timeout, options.username) == ('https://env.example.test', 12, 'ini-user')
+
+
+def test_variables_beat_env(built, tmp_path, monkeypatch):
+    write_ini(tmp_path, monkeypatch, api_url='https://ini.example.test', timeout=11)
+    monkeypatch.setenv('CONTACTNOW_API_URL', 'https://env.example.test')
+    monkeypatch.setenv('CONTACTNOW_TIMEOUT', '12')
+    variables = trusted(dict(contactnow_api_url='https://vars.example.test', contactnow_timeout=13,
+                             contactnow_username='alice', contactnow_password=PASSWORD))
+    options = options_seen(built, variables=variables)
+    assert (options.api_url, options.timeout) == ('https://vars.example.test', 13)
+
+
+def test_keywords_beat_variables(built, tmp_path, monkeypatch):
+    write_ini(tmp_path, monkeypatch, api_url='https://ini.example.test', timeout=11)
+    monkeypatch.setenv('CONTACTNOW_API_URL', 'https://env.example.test')
+    variables = trusted(dict(contactnow_api_url='https://vars.example.test', contactnow_timeout=13))
+    options = options_seen(built, variables=variables, api_url='https://kwargs.example.test', timeout=14,
+                           username='alice', password=PASSWORD)
+    assert (options.api_url, options.timeout) == ('https://kwargs.example.test', 14)
+
+
+def test_lookup_options_follow_the_same_precedence(built, api, tmp_path, monkeypatch):
+    write_ini(tmp_path, monkeypatch, min_ttl=100, revalidate_interval=5, address='192.0.2.1')
+    lookup = new_lookup()
+    lookup.run([], username='alice', password=PASSWORD)
+    assert (lookup.get_option('min_ttl'), lookup.get_option('revalidate_interval'), lookup.get_option('address')) == (100, 5, '192.0.2.1')
+    monkeypatch.setenv('CONTACTNOW_MIN_TTL', '200')
+    lookup.run([], variables=trusted(dict(contactnow_address='192.0.2.2')), username='alice', password=PASSWORD)
+    assert (lookup.get_option('min_ttl'), lookup.get_option('address')) == (200, '192.0.2.2')
+    assert built[-1].address == '192.0.2.2'
+    lookup.run([], variables=trusted(dict(contactnow_min_ttl=250)), min_ttl=301, username='alice', password=PASSWORD)
+    assert lookup.get_option('min_ttl') == 301
+
+
+def test_password_has_no_ini_key(built, tmp_path, monkeypatch):
+    write_ini(tmp_path, monkeypatch, password='from-ini-file')
+    with pytest.raises(AnsibleError, match='password is required'):
+        new_lookup().run([], username='alice')
+
+
+def test_password_from_env_and_variables(built, api, monkeypatch):
+    monkeypatch.setenv('CONTACTNOW_PASSWORD', PASSWORD)
+    assert options_seen(built, username='alice', cache=False).password == PASSWORD
+    monkeypatch.setenv('CONTACTNOW_PASSWORD', 'wrong-env-password')
+    assert options_seen(built, variables=trusted(dict(contactnow_password=PASSWORD)), username='alice', cache=False).password == PASSWORD
+    assert api.calls == ['get', 'get']
+
+
+def test_variables_are_templated(built):
+    """Ansible hands lookups raw variables; contactnow_* ones must be rendered."""
+    variables = trusted(dict(base_url='https://templated.example.test', who='alice',
+                             contactnow_api_url='{{ base_url }}/api', contactnow_username='{{ who }}',
+                             contactnow_min_ttl='{{ 60 * 10 }}', contactnow_password=PASSWORD))
+    lookup = new_lookup(variables)
+    lookup.run([], variables=variables)
+    assert built[-1].options.api_url == 'https://templated.example.test/api'
+    assert built[-1].options.username == 'alice'
+    assert lookup.get_option('min_ttl') == 600
+
+
+def test_unrelated_variables_are_not_templated(built):
+    variables = trusted(dict(broken='{{ undefined_thing.attribute }}', contactnow_username='alice',
+                             contactnow_password=PASSWORD))
+    assert new_lookup(variables).run([], variables=variables)[0].startswith('token-')
+
+
+# -- the cache decisions ----------------------------------------------------------------------
+
+def test_miss_sends_one_get_and_fills_the_cache(built, api, cache_dir):
+    token = run()[0]
+    assert api.calls == ['get']
+    assert token == api.current
+    assert [name for name in os.listdir(cache_dir) if name.endswith('.json')]
+
+
+def test_hit_within_revalidate_interval_sends_nothing(built, api, clock):
+    first = run()[0]
+    clock.advance(59)
+    assert run()[0] == first
+    assert api.calls == ['get']
+
+
+def test_hit_after_revalidate_interval_validates_once(built, api, clock):
+    first = run()[0]
+    clock.advance(61)
+    assert run()[0] == first
+    assert run()[0] == first  # confirmed just now: trusted again
+    assert api.calls == ['get', 'validate']
+
+
+def test_revalidate_interval_zero_validates_every_time(built, api):
+    first = run(revalidate_interval=0)[0]
+    assert run(revalidate_interval=0)[0] == first
+    assert run(revalidate_interval=0)[0] == first
+    assert api.calls == ['get', 'validate', 'validate']
+
+
+def test_token_revoked_elsewhere_is_noticed_after_the_interval(built, api, clock):
+    first = run()[0]
+    api.revoke_all()
+    clock.advance(30)
+    assert run()[0] == first, 'within revalidate_interval the cached token is trusted (the documented trade-off)'
+    clock.advance(31)
+    second = run()[0]
+    assert second != first
+    assert api.calls == ['get', 'validate', 'get']
+
+
+def test_expired_token_is_replaced(built, api, clock):
+    first = run()[0]
+    clock.advance(LIFETIME + 1)
+    second = run()[0]
+    assert second != first
+    assert api.calls == ['get', 'validate', 'get']
+
+
+def test_min_ttl_renews_a_token_close_to_expiry(built, api, clock):
+    first = run()[0]
+    clock.advance(LIFETIME - 200)  # 200 s left, min_ttl 300
+    second = run()[0]
+    # get hands back the current token while valid, so it is deleted and fetched again
+    assert api.calls == ['get', 'validate', 'get', 'delete', 'get']
+    assert second != first
+    assert api.expiry[second] - clock() >= 300
+
+
+def test_min_ttl_lower_than_what_is_left_keeps_the_token(built, api, clock):
+    first = run()[0]
+    clock.advance(LIFETIME - 200)
+    assert run(min_ttl=100)[0] == first
+    assert api.calls == ['get', 'validate']
+
+
+def test_min_ttl_longer_than_any_token_fails_clearly(built, api):
+    with pytest.raises(AnsibleError, match='lower min_ttl'):
+        run(min_ttl=LIFETIME + 100)
+
+
+def test_cache_false_gets_every_time_and_writes_nothing(built, api, cache_dir):
+    first = run(cache=False)[0]
+    assert run(cache=False)[0] == first  # the API returns the current token
+    assert api.calls == ['get', 'get']
+    assert not os.path.exists(cache_dir) or not os.listdir(cache_dir)
+
+
+def test_cache_false_from_variables(built, api):
+    run(variables=trusted(dict(contactnow_cache=False)))
+    run(variables=trusted(dict(contactnow_cache='no')))
+    assert api.calls == ['get', 'get']
+
+
+def test_accounts_and_addresses_are_cached_apart(built, api):
+    run()
+    run(address='192.0.2.10')
+    run(username='bob')
+    assert api.calls == ['get', 'get', 'get']
+
+
+def test_details_returns_token_expire_expires_in(built, api, clock):
+    token = run()[0]
+    clock.advance(100)
+    details = run(details=True)[0]
+    assert details == dict(token=token, expire=int(START + LIFETIME), expires_in=LIFETIME - 100)
+
+
+# -- errors -----------------------------------------------------------------------------------
+
+def test_authentication_failure_is_one_clean_line(built, api):
+    with pytest.raises(AnsibleError) as caught:
+        run(password='wrong-password-456', cache=False)
+    message = str(caught.value)
+    assert 'ContactNow get request to fake.example failed: the API refused the username or password' in message
+    assert 'wrong-password-456' not in message
+    assert '\n' not in message
+    assert caught.value.__cause__ is None and caught.value.__suppress_context__
+
+
+def test_missing_username_names_the_option(built):
+    with pytest.raises(AnsibleError, match='username is required'):
+        new_lookup().run([], password=PASSWORD)
+
+
+def test_bad_api_url(built):
+    with pytest.raises(AnsibleError, match='api_url must'):
+        run(api_url='ftp://example.test')
+
+
+@pytest.mark.parametrize('option', ['min_ttl', 'revalidate_interval'])
+def test_negative_seconds_are_refused(built, option):
+    with pytest.raises(AnsibleError, match='%s must be zero or more' % option):
+        run(**{option: -1})
+
+
+def test_terms_are_refused(built):
+    with pytest.raises(AnsibleError, match='takes no terms'):
+        new_lookup().run(['username=alice'])
+
+
+def test_invalid_type_from_env_is_an_ansible_error(built, monkeypatch):
+    monkeypatch.setenv('CONTACTNOW_MIN_TTL', 'soon')
+    with pytest.raises(AnsibleError, match='min_ttl'):
+        run()
+
+
+# -- fan-out: forked workers share one get -------------------------------------------------------
+
+def _worker(cache_dir, gets, results):
+    clock = time.time
+    api = FakeApi(clock, get_delay=0.2, shared_gets=gets)
+    lookup = new_lookup()
+    lookup._token_manager = lambda options, address: TokenManager(options, client=api, cache=TokenCache(cache_dir), address=address)
+    results.put(lookup.run([], username='alice', password=PASSWORD, api_url='https://api.example.test')[0])
+
+
+def test_forked_workers_send_one_get(cache_dir):
+    context = multiprocessing.get_context('fork')
+    gets = context.Value('i', 0)
+    results = context.Queue()
+    workers = [context.Process(target=_worker, args=(cache_dir, gets, results)) for dummy in range(12)]
+    for worker in workers:
+        worker.start()
+    tokens = [results.get(timeout=30) for dummy in workers]
+    for worker in workers:
+        worker.join(timeout=30)
+    assert gets.value == 1
+    assert len(set(tokens)) == 1
