@@ -1,0 +1,397 @@
+# -*- coding: utf-8 -*-
+# Copyright (c) eightbyeight.contactnow contributors
+# GNU General Public License v3.0+ (see COPYING or https://www.gnu.org/licenses/gpl-3.0.txt)
+# SPDX-License-Identifier: GPL-3.0-or-later
+
+"""TokenCache: permissions, atomic writes, misses, eviction, keys, and the cross-process lock."""
+
+from __future__ import absolute_import, division, print_function
+
+__metaclass__ = type
+
+import json
+import multiprocessing
+import os
+import stat
+import time
+
+import pytest
+
+from ansible_collections.eightbyeight.contactnow.plugins.module_utils._cache import (
+    CACHE_SUBDIR,
+    TokenCache,
+    default_cache_dir,
+)
+
+TOKEN = 'bd932b769fc7263316345627d0a9ef3b8f8d1f8d'
+EXPIRE = 1307975676
+KEY = TokenCache.key('https://api.contactnow.8x8.com', 'apiuser')
+JOIN_TIMEOUT = 30
+
+# fork: the workers below are nested in this test module, which a spawned interpreter may not import
+# by the same name; the cache is POSIX-only (flock) anyway.
+FORK = multiprocessing.get_context('fork')
+
+
+def mode(path):
+    return stat.S_IMODE(os.stat(path).st_mode)
+
+
+@pytest.fixture
+def permissive_umask():
+    old = os.umask(0)
+    try:
+        yield
+    finally:
+        os.umask(old)
+
+
+@pytest.fixture
+def cache_dir(tmp_path):
+    return str(tmp_path / 'cache' / CACHE_SUBDIR)
+
+
+# -- location ---------------------------------------------------------------------------------------
+
+
+def test_default_dir_follows_xdg_cache_home(monkeypatch, tmp_path):
+    monkeypatch.setenv('XDG_CACHE_HOME', str(tmp_path))
+    assert default_cache_dir() == os.path.join(str(tmp_path), CACHE_SUBDIR)
+    assert TokenCache().directory == os.path.join(str(tmp_path), CACHE_SUBDIR)
+
+
+def test_default_dir_falls_back_to_home_cache(monkeypatch, tmp_path):
+    monkeypatch.delenv('XDG_CACHE_HOME', raising=False)
+    monkeypatch.setenv('HOME', str(tmp_path))
+    assert default_cache_dir() == os.path.join(str(tmp_path), '.cache', CACHE_SUBDIR)
+
+
+def test_empty_xdg_cache_home_falls_back_to_home_cache(monkeypatch, tmp_path):
+    monkeypatch.setenv('XDG_CACHE_HOME', '')
+    monkeypatch.setenv('HOME', str(tmp_path))
+    assert default_cache_dir() == os.path.join(str(tmp_path), '.cache', CACHE_SUBDIR)
+
+
+# -- permissions ----------------------------------------------------------------------------------
+
+
+def test_directory_0700_and_file_0600_with_a_permissive_umask(cache_dir, permissive_umask):
+    cache = TokenCache(cache_dir)
+    cache.write(KEY, TOKEN, EXPIRE, 100.0)
+    assert mode(cache_dir) == 0o700
+    assert mode(os.path.join(cache_dir, KEY + '.json')) == 0o600
+
+
+def test_lock_file_is_private(cache_dir):
+    cache = TokenCache(cache_dir)
+    old = os.umask(0o022)
+    try:
+        with cache.locked(KEY):
+            pass
+    finally:
+        os.umask(old)
+    assert mode(cache_dir) == 0o700
+    assert mode(os.path.join(cache_dir, KEY + '.lock')) == 0o600
+
+
+def test_existing_permissive_directory_is_tightened(cache_dir):
+    os.makedirs(cache_dir)
+    os.chmod(cache_dir, 0o777)
+    TokenCache(cache_dir).write(KEY, TOKEN, EXPIRE, 100.0)
+    assert mode(cache_dir) == 0o700
+
+
+def test_rewrite_keeps_the_file_private(cache_dir, permissive_umask):
+    cache = TokenCache(cache_dir)
+    cache.write(KEY, TOKEN, EXPIRE, 100.0)
+    os.chmod(os.path.join(cache_dir, KEY + '.json'), 0o644)
+    cache.write(KEY, 'f' * 40, EXPIRE + 1, 200.0)
+    assert mode(os.path.join(cache_dir, KEY + '.json')) == 0o600
+
+
+# -- content and atomicity ------------------------------------------------------------------------
+
+
+def test_write_then_read(cache_dir):
+    cache = TokenCache(cache_dir)
+    cache.write(KEY, TOKEN, EXPIRE, 123.5)
+    entry = cache.read(KEY)
+    assert (entry.token, entry.expire, entry.checked_at) == (TOKEN, EXPIRE, 123.5)
+
+
+def test_entry_holds_token_and_times_only(cache_dir):
+    cache = TokenCache(cache_dir)
+    cache.write(KEY, TOKEN, EXPIRE, 123.5)
+    with open(os.path.join(cache_dir, KEY + '.json')) as handle:
+        assert sorted(json.load(handle)) == ['checked_at', 'expire', 'token']
+
+
+def test_atomic_replace_leaves_no_temporary_files(cache_dir):
+    cache = TokenCache(cache_dir)
+    for number in range(20):
+        cache.write(KEY, '%040d' % number, EXPIRE + number, float(number))
+    with cache.locked(KEY):
+        pass
+    assert sorted(os.listdir(cache_dir)) == [KEY + '.json', KEY + '.lock']
+    assert cache.read(KEY).token == '%040d' % 19
+
+
+def test_failed_write_keeps_the_old_entry_and_no_temporary_file(cache_dir, monkeypatch):
+    cache = TokenCache(cache_dir)
+    cache.write(KEY, TOKEN, EXPIRE, 1.0)
+
+    def broken_replace(src, dst):
+        raise OSError(28, 'No space left on device')
+
+    monkeypatch.setattr(os, 'replace', broken_replace)
+    with pytest.raises(OSError):
+        cache.write(KEY, 'f' * 40, EXPIRE + 1, 2.0)
+    monkeypatch.undo()
+    assert os.listdir(cache_dir) == [KEY + '.json']
+    assert cache.read(KEY).token == TOKEN
+
+
+@pytest.mark.parametrize('content', [
+    '',
+    '{',
+    'not json at all',
+    '[]',
+    '"a string"',
+    'null',
+    '{}',
+    '{"token": "abc"}',
+    '{"expire": 1307975676}',
+    '{"token": "abc", "expire": "soon"}',
+    '{"token": "abc", "expire": null}',
+    '{"token": "abc", "expire": 1, "checked_at": "yesterday"}',
+    '\x00\x01\x02',
+])
+def test_corrupt_file_is_a_miss(cache_dir, content):
+    os.makedirs(cache_dir)
+    with open(os.path.join(cache_dir, KEY + '.json'), 'w') as handle:
+        handle.write(content)
+    assert TokenCache(cache_dir).read(KEY) is None
+
+
+def test_corrupt_file_is_replaced_by_the_next_write(cache_dir):
+    os.makedirs(cache_dir)
+    with open(os.path.join(cache_dir, KEY + '.json'), 'w') as handle:
+        handle.write('{garbage')
+    cache = TokenCache(cache_dir)
+    cache.write(KEY, TOKEN, EXPIRE, 1.0)
+    assert cache.read(KEY).token == TOKEN
+
+
+def test_missing_entry_and_missing_directory_are_misses(cache_dir):
+    cache = TokenCache(cache_dir)
+    assert cache.read(KEY) is None
+    assert not os.path.exists(cache_dir)  # reading creates nothing
+
+
+def test_unreadable_file_is_a_miss(cache_dir):
+    os.makedirs(cache_dir)
+    os.mkdir(os.path.join(cache_dir, KEY + '.json'))  # a directory where the file should be
+    assert TokenCache(cache_dir).read(KEY) is None
+
+
+def test_entry_without_checked_at_reads_as_never_checked(cache_dir):
+    os.makedirs(cache_dir)
+    with open(os.path.join(cache_dir, KEY + '.json'), 'w') as handle:
+        json.dump({'token': TOKEN, 'expire': EXPIRE}, handle)
+    assert TokenCache(cache_dir).read(KEY).checked_at == 0
+
+
+def test_evict(cache_dir):
+    cache = TokenCache(cache_dir)
+    other = TokenCache.key('https://api.contactnow.8x8.com', 'someone-else')
+    cache.write(KEY, TOKEN, EXPIRE, 1.0)
+    cache.write(other, 'f' * 40, EXPIRE, 1.0)
+    cache.evict(KEY)
+    assert cache.read(KEY) is None
+    assert cache.read(other).token == 'f' * 40
+
+
+def test_evict_of_a_missing_entry_is_quiet(cache_dir):
+    cache = TokenCache(cache_dir)
+    cache.evict(KEY)
+    cache.write(KEY, TOKEN, EXPIRE, 1.0)
+    cache.evict(KEY)
+    cache.evict(KEY)
+    assert cache.read(KEY) is None
+
+
+# -- keys -----------------------------------------------------------------------------------------
+
+
+def test_key_differs_per_api_url_username_and_address():
+    keys = set([
+        TokenCache.key('https://api.contactnow.8x8.com', 'apiuser'),
+        TokenCache.key('https://api-106.dxi.eu', 'apiuser'),
+        TokenCache.key('https://api.contactnow.8x8.com/api', 'apiuser'),
+        TokenCache.key('https://api.contactnow.8x8.com', 'other'),
+        TokenCache.key('https://api.contactnow.8x8.com', 'apiuser', '192.0.2.15'),
+        TokenCache.key('https://api.contactnow.8x8.com', 'apiuser', '192.0.2.16'),
+        TokenCache.key('https://api.contactnow.8x8.com', 'other', '192.0.2.15'),
+    ])
+    assert len(keys) == 7
+
+
+def test_key_is_stable_and_ignores_a_trailing_slash():
+    assert TokenCache.key('https://api.contactnow.8x8.com/', 'apiuser') == TokenCache.key('https://api.contactnow.8x8.com', 'apiuser')
+    assert TokenCache.key('https://api.contactnow.8x8.com', 'apiuser', None) == \
+        TokenCache.key('https://api.contactnow.8x8.com', 'apiuser', '')
+
+
+def test_key_does_not_confuse_field_boundaries():
+    assert TokenCache.key('https://a', 'b', 'c') != TokenCache.key('https://a', 'b\", \"c')
+
+
+def test_key_leaks_no_name_into_the_file_system():
+    key = TokenCache.key('https://api.contactnow.8x8.com', 'apiuser', '192.0.2.15')
+    for part in ('apiuser', 'contactnow', '192.0.2.15'):
+        assert part not in key
+    assert all(char in '0123456789abcdef' for char in key)
+
+
+def test_entries_for_different_keys_do_not_collide(cache_dir):
+    cache = TokenCache(cache_dir)
+    first = TokenCache.key('https://api.contactnow.8x8.com', 'apiuser')
+    second = TokenCache.key('https://api.contactnow.8x8.com', 'apiuser', '192.0.2.15')
+    cache.write(first, 'a' * 40, EXPIRE, 1.0)
+    cache.write(second, 'b' * 40, EXPIRE, 1.0)
+    assert (cache.read(first).token, cache.read(second).token) == ('a' * 40, 'b' * 40)
+
+
+# -- several processes ------------------------------------------------------------------------------
+
+
+def _increment_worker(directory, key, rounds, start_event):
+    """Read-decide-write under the lock: a lost update would show as a short count."""
+    cache = TokenCache(directory)
+    start_event.wait(JOIN_TIMEOUT)
+    for _round in range(rounds):
+        with cache.locked(key):
+            entry = cache.read(key)
+            count = entry.expire if entry else 0
+            time.sleep(0.002)  # widen the window an unlocked read-decide-write would lose
+            cache.write(key, 'counter', count + 1, time.time())
+
+
+def _fetch_once_worker(directory, key, fetch_log, start_event):
+    """What the lookup does in each forked worker: only the first one should 'fetch'."""
+    cache = TokenCache(directory)
+    start_event.wait(JOIN_TIMEOUT)
+    with cache.locked(key):
+        if cache.read(key) is None:
+            with open(fetch_log, 'a') as handle:
+                handle.write('%d\n' % os.getpid())
+            time.sleep(0.05)  # a slow get
+            cache.write(key, 'token-of-%d' % os.getpid(), EXPIRE, time.time())
+
+
+def _hammer_worker(directory, key, number, rounds):
+    cache = TokenCache(directory)
+    for iteration in range(rounds):
+        cache.write(key, 'writer-%d-%d' % (number, iteration), EXPIRE + iteration, time.time())
+
+
+def _lock_then_mark_worker(directory, key, marker, start_event):
+    start_event.wait(JOIN_TIMEOUT)
+    with TokenCache(directory).locked(key):
+        with open(marker, 'w') as handle:
+            handle.write('locked')
+
+
+def _start_and_join(processes, start_event=None):
+    """Start the workers (released together by ``start_event``), wait a bounded time, check exits."""
+    for process in processes:
+        process.start()
+    if start_event is not None:
+        start_event.set()
+    _join(processes)
+
+
+def _join(processes):
+    deadline = time.time() + JOIN_TIMEOUT
+    for process in processes:
+        process.join(max(0.1, deadline - time.time()))
+    stuck = [process for process in processes if process.is_alive()]
+    for process in stuck:
+        process.terminate()
+        process.join(5)
+    assert not stuck, '%d worker processes did not finish within %d seconds' % (len(stuck), JOIN_TIMEOUT)
+    assert [process.exitcode for process in processes] == [0] * len(processes)
+
+
+def test_lock_serialises_read_decide_write_across_processes(cache_dir):
+    workers, rounds = 6, 15
+    start = FORK.Event()
+    _start_and_join([FORK.Process(target=_increment_worker, args=(cache_dir, KEY, rounds, start)) for _worker in range(workers)],
+                    start)
+    entry = TokenCache(cache_dir).read(KEY)
+    assert entry is not None
+    assert entry.expire == workers * rounds
+    assert sorted(os.listdir(cache_dir)) == [KEY + '.json', KEY + '.lock']
+
+
+def test_only_one_of_many_processes_fetches(cache_dir, tmp_path):
+    fetch_log = str(tmp_path / 'fetches')
+    start = FORK.Event()
+    _start_and_join([FORK.Process(target=_fetch_once_worker, args=(cache_dir, KEY, fetch_log, start)) for _worker in range(8)],
+                    start)
+    with open(fetch_log) as handle:
+        fetchers = handle.read().split()
+    assert len(fetchers) == 1
+    assert TokenCache(cache_dir).read(KEY).token == 'token-of-%s' % fetchers[0]
+
+
+def test_concurrent_writers_always_leave_a_valid_file(cache_dir):
+    cache = TokenCache(cache_dir)
+    cache.write(KEY, 'initial', EXPIRE, 0.0)
+    processes = [FORK.Process(target=_hammer_worker, args=(cache_dir, KEY, number, 60)) for number in range(5)]
+    for process in processes:
+        process.start()
+    deadline = time.time() + JOIN_TIMEOUT
+    reads = 0
+    while any(process.is_alive() for process in processes) and time.time() < deadline:
+        entry = cache.read(KEY)
+        assert entry is not None, 'a reader saw a missing or half-written entry'
+        assert entry.token == 'initial' or entry.token.startswith('writer-')
+        reads += 1
+    _join(processes)
+    assert reads > 0
+    assert cache.read(KEY).token.startswith('writer-')
+    assert sorted(os.listdir(cache_dir)) == [KEY + '.json']
+
+
+def test_lock_blocks_another_process_until_released(cache_dir, tmp_path):
+    marker = str(tmp_path / 'marker')
+    start = FORK.Event()
+    # Fork before taking the lock: a child forked while the lock is held inherits the locked descriptor.
+    process = FORK.Process(target=_lock_then_mark_worker, args=(cache_dir, KEY, marker, start))
+    process.start()
+    with TokenCache(cache_dir).locked(KEY):
+        start.set()
+        time.sleep(0.5)
+        assert not os.path.exists(marker), 'another process entered the lock while it was held'
+    _join([process])
+    assert os.path.exists(marker)
+
+
+def test_locks_of_different_keys_do_not_block_each_other(cache_dir, tmp_path):
+    marker = str(tmp_path / 'marker')
+    other = TokenCache.key('https://api.contactnow.8x8.com', 'other')
+    start = FORK.Event()
+    process = FORK.Process(target=_lock_then_mark_worker, args=(cache_dir, other, marker, start))
+    process.start()
+    with TokenCache(cache_dir).locked(KEY):
+        start.set()
+        _join([process])
+        assert os.path.exists(marker)
+
+
+def test_unusable_directory_fails_at_lock_time(tmp_path):
+    blocker = tmp_path / 'not-a-dir'
+    blocker.write_text(u'x')
+    with pytest.raises(OSError):
+        TokenCache(str(blocker / CACHE_SUBDIR)).locked(KEY)
