@@ -134,15 +134,12 @@ EXAMPLES = r'''
       delegate_to: localhost
       run_once: true
 
-# In AWX / Automation Controller, a custom credential type can inject the current password as
-# environment variables; the new one comes from a vault lookup or a survey.
-- name: Rotate with the connection taken from CONTACTNOW_* environment variables
+# In AWX / Automation Controller, a custom credential type injects CONTACTNOW_API_URL,
+# CONTACTNOW_USERNAME and CONTACTNOW_PASSWORD into the job's environment; the module reads them.
+# Do not pass passwords with the task keyword `environment`: ansible-playbook -vvv prints it.
+- name: Rotate with the connection taken from the CONTACTNOW_* environment variables
   eightbyeight.contactnow.contactnow_password:
-    new_password: "{{ lookup('ansible.builtin.env', 'CONTACTNOW_NEW_PASSWORD') }}"
-  environment:
-    CONTACTNOW_API_URL: https://api.contactnow.8x8.com
-    CONTACTNOW_USERNAME: "{{ contactnow_user }}"
-    CONTACTNOW_PASSWORD: "{{ contactnow_current_password }}"
+    new_password: "{{ contactnow_next_password }}"
   delegate_to: localhost
   run_once: true
 '''
