@@ -21,7 +21,7 @@ description:
     lockout policy towards a lockout.
   - C(newpass) is sent at most once per run and never retried. If its reply is lost (a timeout, or the
     connection breaks after the server acted), the module asks the API which password is live -- first
-    O(new_password), then the current one -- and reports the truth. It succeeds with RV(changed=true)
+    O(new_password), then the current one -- and reports the truth. It succeeds with C(changed=true)
     when the new password is live, and fails saying the current password is still live (safe to re-run)
     when it is not.
   - After a change the module verifies that the API accepts O(new_password) and returns a token obtained
@@ -44,7 +44,7 @@ attributes:
     support: full
     details:
       - Sends C(get) to find out which password is live, and never C(newpass) or C(delete).
-      - Predicts RV(changed) as a real run would. When the password would change, RV(token), RV(expire)
+      - Predicts C(changed) as a real run would. When the password would change, RV(token), RV(expire)
         and RV(expires_in) are V(null), since no token under the new password exists yet.
   diff_mode:
     support: full
