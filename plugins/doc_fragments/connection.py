@@ -76,7 +76,7 @@ options:
 notes:
   - "Tokens are bound to the IP address that requested them. A module runs on the managed host, so
     the token it gets works from that host; use C(delegate_to: localhost) to get a token for the
-    controller, or O(address) where the module offers it."
+    controller, or the C(address) option where a plugin offers it."
 requirements:
   - requests
   - xmltodict (only for O(format=xml) or servers that answer in XML)

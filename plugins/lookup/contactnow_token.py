@@ -29,7 +29,7 @@ description:
     C([contactnow]) section of C(ansible.cfg) (never for O(password)), and finally the default.
     These variables are templated, so a variable C(contactnow_api_url) set to V({{ my_url }}) works.
 author:
-  - eightbyeight.contactnow maintainers
+  - ContactNow collection maintainers (@eightbyeight)
 extends_documentation_fragment:
   - eightbyeight.contactnow.connection
   - eightbyeight.contactnow.connection.PLUGINS

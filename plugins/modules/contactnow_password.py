@@ -34,7 +34,7 @@ description:
   - Keep the new password somewhere safe B(before) running this module, so that it is never lost if the
     run is interrupted. The C(eightbyeight.contactnow.rotate_password) role does that for you.
 author:
-  - eightbyeight.contactnow maintainers
+  - ContactNow collection maintainers (@eightbyeight)
 extends_documentation_fragment:
   - eightbyeight.contactnow.connection
   - eightbyeight.contactnow.attributes

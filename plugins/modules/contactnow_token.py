@@ -21,7 +21,7 @@ description:
     by default the token is authorised for that host's address. Use C(delegate_to: localhost) to get
     a token for the controller, or O(address) to authorise another machine.
 author:
-  - eightbyeight.contactnow maintainers
+  - ContactNow collection maintainers (@eightbyeight)
 extends_documentation_fragment:
   - eightbyeight.contactnow.connection
   - eightbyeight.contactnow.attributes
@@ -114,13 +114,14 @@ EXAMPLES = r'''
         state: absent
         token: "{{ host_token.token }}"
 
+# The credentials come from CONTACTNOW_USERNAME and CONTACTNOW_PASSWORD in the environment of
+# ansible-playbook (for example an AWX credential). Do not set them with the task keyword
+# "environment:": ansible-playbook -vvv prints those values.
 - name: A central server gets a token for a client machine
   eightbyeight.contactnow.contactnow_token:
     address: 192.0.2.15
     cache: false
-  environment:
-    CONTACTNOW_USERNAME: "{{ contactnow_user }}"
-    CONTACTNOW_PASSWORD: "{{ contactnow_api_key }}"
+  delegate_to: localhost
   register: client_token
 '''
 

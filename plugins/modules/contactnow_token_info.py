@@ -19,7 +19,7 @@ description:
     Run this where the token is used (the managed host, or C(delegate_to: localhost)).
   - Accepts every connection option, so one C(module_defaults) group entry serves all modules.
 author:
-  - eightbyeight.contactnow maintainers
+  - ContactNow collection maintainers (@eightbyeight)
 extends_documentation_fragment:
   - eightbyeight.contactnow.connection
   - eightbyeight.contactnow.attributes
