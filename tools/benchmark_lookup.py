@@ -1,4 +1,4 @@
-#!/usr/bin/env python3
+#!/usr/bin/env python
 # -*- coding: utf-8 -*-
 # Copyright (c) eightbyeight.contactnow contributors
 # GNU General Public License v3.0+ (see COPYING or https://www.gnu.org/licenses/gpl-3.0.txt)
@@ -62,7 +62,7 @@ CONSTANT_PLAY = '''---
 
 
 def parse_args():
-    parser = argparse.ArgumentParser(description=__doc__.split('\n\n')[0])
+    parser = argparse.ArgumentParser(description=__doc__.split('\n\n', maxsplit=1)[0])
     parser.add_argument('--hosts', type=int, default=200, help='local hosts in the inventory (default 200)')
     parser.add_argument('--forks', type=int, default=20, help='ansible-playbook --forks (default 20)')
     parser.add_argument('--rounds', type=int, default=3, help='runs of each play; the median is compared (default 3)')
@@ -137,7 +137,7 @@ def run_play(ansible_playbook, inventory, playbook, forks, env, deadline):
     started = time.monotonic()
     try:
         result = subprocess.run([ansible_playbook, '-i', inventory, '--forks', str(forks), playbook],
-                                env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, timeout=remaining)
+                                env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, timeout=remaining, check=False)
     except subprocess.TimeoutExpired:
         sys.exit('benchmark time limit reached while running %s' % os.path.basename(playbook))
     elapsed = time.monotonic() - started
@@ -149,7 +149,7 @@ def run_play(ansible_playbook, inventory, playbook, forks, env, deadline):
 
 def ansible_version(ansible_playbook):
     try:
-        first = subprocess.run([ansible_playbook, '--version'], stdout=subprocess.PIPE, timeout=60).stdout.decode().splitlines()[0]
+        first = subprocess.run([ansible_playbook, '--version'], stdout=subprocess.PIPE, timeout=60, check=False).stdout.decode().splitlines()[0]
     except (OSError, IndexError, subprocess.SubprocessError):
         return 'unknown'
     if '[core ' in first:
