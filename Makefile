@@ -118,8 +118,9 @@ $(foreach v,$(ANSIBLE_VERSIONS),integration-$(v)): integration-%: venv-%
 lint: venv-$(NEWEST)
 	@tools/stage_collection.sh $(TMP)/lint >/dev/null
 	@echo "== ansible-lint (production profile) in $(call staged,lint)"
-	@cd $(call staged,lint) && PATH="$(call venv,$(NEWEST))/bin:$$PATH" ansible-lint --version && \
-	    PATH="$(call venv,$(NEWEST))/bin:$$PATH" ansible-lint --offline --profile production
+	@cd $(call staged,lint) && export PATH="$(call venv,$(NEWEST))/bin:$$PATH" \
+	    ANSIBLE_COLLECTIONS_PATH=$(TMP)/lint ANSIBLE_COLLECTIONS_SCAN_SYS_PATH=false && \
+	    ansible-lint --version && ansible-lint --offline --profile production
 
 docs: venv-$(NEWEST)
 	@tools/stage_collection.sh $(TMP)/docs-src >/dev/null
@@ -140,11 +141,17 @@ demo: venv-$(NEWEST)
 
 # Set up all venvs first (a failure there stops everything), then run every stage even when
 # one fails, and end with a summary; the exit code is non-zero when any stage failed.
-TEST_STAGES = $(foreach v,$(ANSIBLE),units-$(v)) $(foreach v,$(ANSIBLE),integration-$(v)) \
-	$(foreach v,$(ANSIBLE),sanity-$(v)) lint docs
+# Stages run in lanes, side by side: one lane per ansible-core version, one for lint + docs.
+# TEST_PARALLEL=0 runs them all in one lane, streaming the output.
+TEST_PARALLEL ?= 1
+TEST_LANES = $(foreach v,$(ANSIBLE),"units-$(v) integration-$(v) sanity-$(v)") "lint docs"
+ifeq ($(TEST_PARALLEL),0)
+TEST_LANES = "$(foreach v,$(ANSIBLE),units-$(v)) $(foreach v,$(ANSIBLE),integration-$(v)) \
+	$(foreach v,$(ANSIBLE),sanity-$(v)) lint docs"
+endif
 
 test: venv
-	@tools/run_stages.sh $(MAKE) $(TEST_STAGES)
+	@tools/run_stages.sh $(MAKE) $(TMP)/logs $(TEST_LANES)
 
 clean:
 	rm -rf $(TMP)
