@@ -18,7 +18,7 @@ description:
   - With O(state=absent), makes sure a token no longer works by deleting it.
   - The token held is O(token) when given, else the one in the local token cache (see O(cache)).
   - Tokens are bound to the IP address that requests them. This module runs on the managed host, so
-    by default the token is authorised for that host's address. Use C(delegate_to: localhost) to get
+    by default the token is authorised for that host's address. Use C(delegate_to=localhost) to get
     a token for the controller, or O(address) to authorise another machine.
 author:
   - ContactNow collection maintainers (@eightbyeight)
@@ -50,7 +50,7 @@ options:
     description:
       - The token you hold. When omitted, the account's cached token is used (O(cache=true)).
       - With O(state=present), it is kept if it validates with at least O(min_ttl) seconds left.
-      - Tokens are short-lived credentials that this module also returns; use C(no_log: true) on
+      - Tokens are short-lived credentials that this module also returns; use C(no_log=true) on
         the task to keep them out of logs.
     type: str
   min_ttl:

@@ -16,7 +16,7 @@ description:
   - Validates a token with the API's C(validate) action and reports whether it is usable and until when.
   - Never changes anything, never reads or writes the token cache, and needs no credentials.
   - Tokens are bound to an IP address; a token used from another address is reported invalid.
-    Run this where the token is used (the managed host, or C(delegate_to: localhost)).
+    Run this where the token is used (the managed host, or C(delegate_to=localhost)).
   - Accepts every connection option, so one C(module_defaults) group entry serves all modules.
 author:
   - ContactNow collection maintainers (@eightbyeight)
