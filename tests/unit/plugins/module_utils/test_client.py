@@ -289,7 +289,7 @@ def test_server_error_texts_map_to_error_types(server_text, error_type, body_for
     client, session, _sleeps = make_client(response(body))
     with pytest.raises(ContactNowError) as info:
         client.validate(TOKEN)
-    assert type(info.value) is error_type
+    assert info.type is error_type
     assert server_text in str(info.value)
     assert len(session.calls) == 1  # API errors are answers, never retried
 
