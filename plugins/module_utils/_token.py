@@ -78,7 +78,11 @@ class TokenManager:
                     self._evict_cache()
 
             if check_mode:
-                # A real run would send get (and maybe delete): the token would change.
+                # A real run would send get (and maybe delete). A token bound to another address never
+                # validates from here, but get hands that address's current token back: while the cache
+                # says it has min_ttl left, the real run keeps it.
+                if self.address and entry and entry.expire - now >= min_ttl:
+                    return TokenResult(entry.token, entry.expire, changed=False, now=now)
                 return TokenResult(changed=True)
 
             token = self._get_fresh(min_ttl)
