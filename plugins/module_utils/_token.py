@@ -130,7 +130,16 @@ class TokenManager:
         token = self.client.get_token(self.options.username, self.options.password, self.address)
         if token.expire - self._now() < min_ttl:
             # get hands back the current token while it is valid: delete it to be issued a new one.
-            self.client.delete(token.token)
+            try:
+                self.client.delete(token.token)
+            except InvalidTokenError:
+                if not self.address:
+                    raise
+                # The API refuses a token bound to another address ("Invalid token"), delete included.
+                raise ContactNowError(
+                    'the token for address %s has %d seconds left, less than min_ttl (%d), and a token bound to another '
+                    'address cannot be deleted from here to get a new one; lower min_ttl, or run the task on that machine'
+                    % (self.address, token.expire - self._now(), min_ttl), action='delete', host=self.options.host)
             token = self.client.get_token(self.options.username, self.options.password, self.address)
             lifetime = token.expire - self._now()
             if lifetime < min_ttl:
