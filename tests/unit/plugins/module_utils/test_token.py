@@ -42,13 +42,21 @@ class Clock:
         self.now += seconds
 
 
+HERE = '127.0.0.1'  # the address the fake API sees requests come from
+
+
 class FakeApi:
-    """token.php in memory: get returns the current token while it is valid, as documented."""
+    """token.php in memory: get returns the address's current token while it is valid, as documented.
+
+    Tokens are bound to an address; validate and delete of a token bound elsewhere get "Invalid token",
+    as the API answers a token used from another address.
+    """
 
     def __init__(self, clock, lifetime=LIFETIME):
         self.clock = clock
         self.lifetime = lifetime
         self.tokens = {}  # token -> expire
+        self.addresses = {}  # token -> the address it is bound to
         self.calls = []
         self.serial = 0
 
@@ -57,10 +65,11 @@ class FakeApi:
     def get_token(self, username, password, address=None):
         self.calls.append(('get', address))
         assert (username, password) == (USERNAME, PASSWORD)
+        bound_to = address or HERE
         for token, expire in self.tokens.items():
-            if expire > self.clock():
+            if self.addresses[token] == bound_to and expire > self.clock():
                 return Token(token, expire)
-        return Token(*self.issue())
+        return Token(*self.issue(address=bound_to))
 
     def validate(self, token):
         self.calls.append(('validate', token))
@@ -76,14 +85,15 @@ class FakeApi:
 
     # helpers for the tests
 
-    def issue(self, lifetime=None):
+    def issue(self, lifetime=None, address=HERE):
         self.serial += 1
         token = '%040x' % self.serial
         self.tokens[token] = int(self.clock() + (self.lifetime if lifetime is None else lifetime))
+        self.addresses[token] = address
         return token, self.tokens[token]
 
     def _usable(self, token):
-        if token not in self.tokens:
+        if token not in self.tokens or self.addresses[token] != HERE:
             raise InvalidTokenError('the token is not valid for this account and address ("Invalid token")',
                                     action='validate', host='api.example.test')
         if self.tokens[token] <= self.clock():
@@ -234,6 +244,49 @@ def test_address_is_sent_with_get_and_keys_the_cache(api, cache, clock):
     assert api.calls == [('get', '192.0.2.15')]
     assert cached(cache, '192.0.2.15').token == result.token
     assert cached(cache) is None
+
+
+def test_token_for_another_address_is_kept_by_a_second_run(api, cache, clock):
+    first = manager(api, cache, clock, address='192.0.2.15').ensure()
+    api.calls[:] = []
+    second = manager(api, cache, clock, address='192.0.2.15').ensure()
+    # validate cannot vouch for it from here; get hands the address's current token back.
+    assert api.calls == [('validate', first.token), ('get', '192.0.2.15')]
+    assert (second.changed, second.token) == (False, first.token)
+    assert cached(cache, '192.0.2.15').token == first.token
+
+
+def test_check_mode_predicts_the_real_run_for_another_address(api, cache, clock):
+    first = manager(api, cache, clock, address='192.0.2.15').ensure()
+    api.calls[:] = []
+    predicted = manager(api, cache, clock, address='192.0.2.15').ensure(check_mode=True)
+    assert api.actions == ['validate']
+    real = manager(api, cache, clock, address='192.0.2.15').ensure()
+    assert predicted.changed is False
+    assert real.changed is False
+    assert predicted.token == real.token == first.token
+
+
+def test_check_mode_for_another_address_predicts_a_change_when_the_cache_says_it_is_too_short(api, cache, clock):
+    manager(api, cache, clock, address='192.0.2.15').ensure()
+    clock.advance(LIFETIME - 100)
+    predicted = manager(api, cache, clock, address='192.0.2.15').ensure(min_ttl=300, check_mode=True)
+    assert predicted.changed is True
+    assert predicted.token is None
+
+
+def test_renewal_for_another_address_fails_with_a_message_that_says_why(api, cache, clock):
+    manager(api, cache, clock, address='192.0.2.15').ensure()
+    clock.advance(LIFETIME - 100)
+    api.calls[:] = []
+    with pytest.raises(ContactNowError) as info:
+        manager(api, cache, clock, address='192.0.2.15').ensure(min_ttl=300)
+    message = str(info.value)
+    assert '192.0.2.15' in message
+    assert 'min_ttl' in message
+    assert 'another address' in message
+    assert not isinstance(info.value, InvalidTokenError)
+    assert api.actions == ['validate', 'get', 'delete']
 
 
 # -- idempotence ------------------------------------------------------------------------------------
