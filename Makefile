@@ -47,7 +47,7 @@ staged = $(TMP)/$(1)/ansible_collections/$(COLLECTION)
 
 # A venv is refreshed when one of these changes.
 VENV_INPUTS := Makefile requirements.txt tools/requirements-test.txt tools/requirements-newest.txt \
-	tools/get_pip_standin.py tools/install_get_pip_standin.sh
+	tools/get_pip_standin.py tools/prepare_ansible_test.sh
 
 .PHONY: help test sanity units integration lint docs demo build venv clean distclean \
 	$(foreach v,$(ANSIBLE_VERSIONS),venv-$(v) sanity-$(v) units-$(v) integration-$(v))
@@ -91,7 +91,7 @@ $(foreach v,$(ANSIBLE_VERSIONS),venv-$(v)): venv-%: .venv-%/.stamp
 # `ansible-test COMMAND` in it with the version's venv (--venv: ansible-test makes its own
 # virtual environments from PyPI, --requirements: and installs what the command needs).
 define ansible_test
-	@tools/install_get_pip_standin.sh $(call venv,$(2))
+	@tools/prepare_ansible_test.sh $(call venv,$(2))
 	@tools/stage_collection.sh $(TMP)/$(1)-$(2) >/dev/null
 	@pyver=$$($(call venv,$(2))/bin/python -c 'import sys; print("%d.%d" % sys.version_info[:2])'); \
 	cd $(call staged,$(1)-$(2)) && \
@@ -119,7 +119,7 @@ lint: venv-$(NEWEST)
 	@tools/stage_collection.sh $(TMP)/lint >/dev/null
 	@echo "== ansible-lint (production profile) in $(call staged,lint)"
 	@cd $(call staged,lint) && export PATH="$(call venv,$(NEWEST))/bin:$$PATH" \
-	    ANSIBLE_COLLECTIONS_PATH=$(TMP)/lint ANSIBLE_COLLECTIONS_SCAN_SYS_PATH=false && \
+	    ANSIBLE_COLLECTIONS_PATH=$(TMP)/lint && \
 	    ansible-lint --version && ansible-lint --offline --profile production
 
 docs: venv-$(NEWEST)
@@ -151,6 +151,7 @@ TEST_LANES = "$(foreach v,$(ANSIBLE),units-$(v)) $(foreach v,$(ANSIBLE),integrat
 endif
 
 test: venv
+	@$(foreach v,$(ANSIBLE),tools/prepare_ansible_test.sh $(call venv,$(v)) &&) true
 	@tools/run_stages.sh $(MAKE) $(TMP)/logs $(TEST_LANES)
 
 clean:

@@ -1,14 +1,25 @@
 #!/usr/bin/env bash
-# Install tools/get_pip_standin.py where the ansible-test of a virtual environment looks for its
-# cached get-pip script: ~/.ansible/test/cache/get_pip_<pip version>.py (for example
-# get_pip_25_2.py for ansible-core 2.21, get_pip_24_2.py for 2.19). The pip version is read from
-# the installed ansible-test, so a new ansible-core release needs no change here.
+# Prepare ~/.ansible/test for the ansible-test of a virtual environment, offline and race-free:
 #
-# Usage: tools/install_get_pip_standin.sh VENV_DIR
+# - the get-pip stand-in: tools/get_pip_standin.py goes where ansible-test looks for its cached
+#   get-pip script, ~/.ansible/test/cache/get_pip_<pip version>.py (get_pip_25_2.py for
+#   ansible-core 2.21, get_pip_24_2.py for 2.19). The pip version is read from the installed
+#   ansible-test, so a new ansible-core release needs no change here.
+# - the SSH key ansible-test makes for integration tests (~/.ansible/test/id_rsa): made here once,
+#   because two ansible-test runs started side by side on a fresh machine both try to make it
+#   and one fails ("id_rsa already exists. Overwrite (y/n)?").
+#
+# Runs under a lock, so lanes of `make test` can call it at the same time.
+# Usage: tools/prepare_ansible_test.sh VENV_DIR
 set -euo pipefail
 
 venv=${1:?usage: $0 VENV_DIR}
 here=$(cd "$(dirname "$0")" && pwd)
+test_dir="$HOME/.ansible/test"
+mkdir -p "$test_dir/cache"
+
+exec 9>"$test_dir/.prepare.lock"
+flock 9
 
 pip_version=$("$venv/bin/python" - <<'PY'
 import pathlib
@@ -24,10 +35,16 @@ print(match.group(1))
 PY
 )
 
-cache_dir="$HOME/.ansible/test/cache"
-target="$cache_dir/get_pip_${pip_version//./_}.py"
-mkdir -p "$cache_dir"
+target="$test_dir/cache/get_pip_${pip_version//./_}.py"
 if ! cmp -s "$here/get_pip_standin.py" "$target"; then
     cp "$here/get_pip_standin.py" "$target"
     echo "installed the offline get-pip stand-in as $target"
+fi
+
+# What ansible-test does when the key is missing (ansible_test/_internal/core_ci.py, SshKey).
+if [[ ! -f "$test_dir/id_rsa" || ! -f "$test_dir/id_rsa.pub" ]]; then
+    rm -f "$test_dir/id_rsa" "$test_dir/id_rsa.pub"
+    ssh-keygen -m PEM -q -t rsa -N '' -f "$test_dir/id_rsa"
+    # newer ssh-keygen PEM output is not recognized by paramiko
+    sed -i -E 's/(BEGIN|END) PRIVATE KEY/\1 RSA PRIVATE KEY/' "$test_dir/id_rsa"
 fi
