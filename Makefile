@@ -53,10 +53,11 @@ VENV_INPUTS := Makefile requirements.txt tools/requirements-test.txt tools/requi
 	$(foreach v,$(ANSIBLE_VERSIONS),venv-$(v) sanity-$(v) units-$(v) integration-$(v))
 
 help:
-	@sed -n '2,9p' Makefile | sed 's/^# \{0,1\}//'
+	@sed -n '1,9p' Makefile | sed 's/^# \{0,1\}//'
 	@echo
 	@echo "Variables: ANSIBLE='$(ANSIBLE)' (versions), TARGETS='$(TARGETS)' (integration targets),"
 	@echo "  ANSIBLE_TEST_ARGS='$(ANSIBLE_TEST_ARGS)', DEMO_PLAYBOOK=$(DEMO_PLAYBOOK),"
+	@echo "  TEST_PARALLEL=$(TEST_PARALLEL) (make test: 1 = one lane per version side by side, 0 = one lane),"
 	@$(foreach v,$(ANSIBLE_VERSIONS),echo "  PYTHON_$(v)=$(PYTHON_$(v))";)
 	@echo "Per version: sanity-X.Y, units-X.Y, integration-X.Y, venv-X.Y (X.Y in: $(ANSIBLE_VERSIONS))"
 
