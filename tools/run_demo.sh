@@ -4,6 +4,8 @@
 # against it, and stop the sandbox whatever happens.
 #
 # Usage: tools/run_demo.sh VENV_DIR [PLAYBOOK]
+# Environment: DEMO_USERNAME / DEMO_PASSWORD (the sandbox account, default demo /
+# Demo-Passw0rd-1); DEMO_SANDBOX_ARGS (extra sandbox CLI arguments, e.g. "--token-lifetime 900").
 # Leaves: .tmp/dist/*.tar.gz (the build), .tmp/collections (the install), .tmp/demo (sandbox
 # log, token cache).
 set -euo pipefail
@@ -51,9 +53,10 @@ trap 'exit 130' INT TERM
 
 printf '{"%s": "%s"}\n' "$demo_username" "$demo_password" >"$work/accounts.json"
 chmod 0600 "$work/accounts.json"
+read -r -a sandbox_extra_args <<<"${DEMO_SANDBOX_ARGS:-}"
 "$venv/bin/python" tests/sandbox/contactnow_sandbox.py --host 127.0.0.1 --port 0 \
     --port-file "$work/port" --accounts-file "$work/accounts.json" --max-lifetime 900 \
-    >"$work/sandbox.log" 2>&1 &
+    "${sandbox_extra_args[@]}" >"$work/sandbox.log" 2>&1 &
 sandbox_pid=$!
 
 for _ in $(seq 1 100); do
