@@ -350,19 +350,21 @@ class SandboxHandler(BaseHTTPRequestHandler):
             "action_outcome": None,
         }
         try:
-            self._answer_api(args, entry)
+            respond = self._answer_api(args, entry)
         finally:
+            # Logged before the reply goes out, so a client that reads the log next always sees it.
             self.server.state.record(entry)
+        respond()
 
     def _answer_api(self, args, entry):
+        """Carry out the request (unless a fault says not to); return what sends the reply."""
         state = self.server.state
         fmt = (args.get("format") or "json").lower()
         fault = state.take_fault(args.get("action"))
         if fault is not None:
             entry["outcome"] = "fault:%s" % fault["kind"]
             if fault["kind"] not in FAULTS_AFTER_ACTION:
-                self._send_fault(fault["kind"])
-                return
+                return lambda: self._send_fault(fault["kind"])
             if fault["kind"] == "delay":
                 time.sleep(fault["seconds"])
         if fmt not in ("json", "xml"):
@@ -376,11 +378,10 @@ class SandboxHandler(BaseHTTPRequestHandler):
             entry["action_outcome"] = outcome
         body = render(reply, fmt)
         if fault is not None and fault["kind"] == "reset_after":
-            self._drop_connection()
-        elif fault is not None and fault["kind"] == "truncated":
-            self._send(200, body[:len(body) // 2], REPLY_CONTENT_TYPE)
-        else:
-            self._send(200, body, REPLY_CONTENT_TYPE)
+            return self._drop_connection
+        if fault is not None and fault["kind"] == "truncated":
+            return lambda: self._send(200, body[:len(body) // 2], REPLY_CONTENT_TYPE)
+        return lambda: self._send(200, body, REPLY_CONTENT_TYPE)
 
     def _send_fault(self, kind):
         """Faults that answer (or hang up) without carrying out the action."""
@@ -491,6 +492,9 @@ class SandboxServer(ThreadingHTTPServer):
     """Threaded HTTP(S) server holding the sandbox state."""
 
     daemon_threads = True
+    # socketserver's default backlog of 5 resets connections when many clients arrive at once
+    # (forked lookups, concurrency tests on a loaded machine).
+    request_queue_size = 128
 
     def __init__(self, address, state, tls_context=None, verbose=False):
         if ":" in address[0]:
