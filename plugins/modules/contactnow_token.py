@@ -63,8 +63,11 @@ options:
     description:
       - IP address to authorise instead of the address of the machine running the module, for
         example a client machine when a central server makes tokens on its behalf.
-      - A token for another address does not validate from this machine, so it cannot be checked
-        or reused here; prefer running the module on (or delegating to) the machine that will use it.
+      - A token bound to another address does not validate from this machine. The module then
+        trusts the cached expiry time, and C(get) hands back that address's current token, so
+        re-runs stay idempotent; but such a token cannot be deleted from here, so it cannot be
+        renewed before it expires (a O(min_ttl) it no longer meets fails with a message saying so).
+        Prefer running the module on (or delegating to) the machine that will use the token.
     type: str
 seealso:
   - module: eightbyeight.contactnow.contactnow_token_info
