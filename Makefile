@@ -6,6 +6,7 @@
 #   make test          everything CI runs; a summary of the stages at the end
 # For developers (each runs alone; ANSIBLE=2.21 or ANSIBLE=2.19 picks one ansible-core):
 #   make sanity | units | integration | lint | docs | build | venv | clean | distclean
+#   make bench         the lookup's fan-out timed against a constant-fact play (not a test)
 # `make help` lists the variables.
 
 SHELL := /bin/bash
@@ -49,7 +50,7 @@ staged = $(TMP)/$(1)/ansible_collections/$(COLLECTION)
 VENV_INPUTS := Makefile requirements.txt tools/requirements-test.txt tools/requirements-newest.txt \
 	tools/get_pip_standin.py tools/prepare_ansible_test.sh
 
-.PHONY: help test sanity units integration lint docs demo build venv clean distclean \
+.PHONY: help test sanity units integration lint docs demo bench build venv clean distclean \
 	$(foreach v,$(ANSIBLE_VERSIONS),venv-$(v) sanity-$(v) units-$(v) integration-$(v))
 
 help:
@@ -137,6 +138,12 @@ build: venv-$(NEWEST)
 
 demo: venv-$(NEWEST)
 	@tools/run_demo.sh $(call venv,$(NEWEST)) $(DEMO_PLAYBOOK)
+
+# Prints the lookup play and the same play with a constant fact side by side (BENCH_ARGS: e.g.
+# --hosts 40 --forks 10). A measurement to read, never a pass/fail test.
+BENCH_ARGS ?=
+bench: venv-$(NEWEST)
+	@$(call venv,$(NEWEST))/bin/python tools/benchmark_lookup.py $(BENCH_ARGS)
 
 # ---- everything ----------------------------------------------------------------------------
 
