@@ -61,6 +61,7 @@ from ansible_collections.eightbyeight.contactnow.plugins.module_utils._client im
     Token,
 )
 from ansible_collections.eightbyeight.contactnow.plugins.module_utils._token import TokenManager  # noqa: E402
+from ansible_collections.eightbyeight.contactnow.tests.unit.plugins.clock import Clock  # noqa: E402
 
 try:
     from ansible.template import trust_as_template  # ansible-core >= 2.19 templates trusted strings only
@@ -72,17 +73,6 @@ LOOKUP = 'eightbyeight.contactnow.contactnow_token'
 PASSWORD = 'right-password-123'
 START = 1800000000.0
 LIFETIME = 43200
-
-
-class Clock:
-    def __init__(self, now=START):
-        self.now = now
-
-    def __call__(self):
-        return self.now
-
-    def advance(self, seconds):
-        self.now += seconds
 
 
 class FakeApi:
@@ -146,7 +136,7 @@ def clean_environment(monkeypatch, tmp_path):
 
 @pytest.fixture
 def clock():
-    return Clock()
+    return Clock(START)
 
 
 @pytest.fixture

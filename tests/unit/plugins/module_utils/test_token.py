@@ -23,23 +23,13 @@ from ansible_collections.eightbyeight.contactnow.plugins.module_utils._client im
 )
 from ansible_collections.eightbyeight.contactnow.plugins.module_utils._options import ConnectionOptions, OptionError
 from ansible_collections.eightbyeight.contactnow.plugins.module_utils._token import CacheUnusableError, TokenManager
+from ansible_collections.eightbyeight.contactnow.tests.unit.plugins.clock import Clock
 
 API_URL = 'https://api.example.test'
 USERNAME = 'apiuser'
 PASSWORD = 'Secret-pass-123'
 LIFETIME = 43200
 START = 1700000000.0
-
-
-class Clock:
-    def __init__(self, now=START):
-        self.now = now
-
-    def __call__(self):
-        return self.now
-
-    def advance(self, seconds):
-        self.now += seconds
 
 
 HERE = '127.0.0.1'  # the address the fake API sees requests come from
@@ -107,7 +97,7 @@ class FakeApi:
 
 @pytest.fixture
 def clock():
-    return Clock()
+    return Clock(START)
 
 
 @pytest.fixture
