@@ -257,14 +257,7 @@ class LookupModule(LookupBase):
 
     def _variable_names(self):
         names = []
-        for definition in self._option_definitions().values():
+        for definition in self.option_definitions.values():
             for source in definition.get('vars') or ():
                 names.append(source['name'])
         return names
-
-    def _option_definitions(self):
-        definitions = getattr(self, 'option_definitions', None)
-        if definitions is None:  # before ansible-core 2.19? fall back to the config manager
-            from ansible import constants as C
-            definitions = C.config.get_configuration_definitions(self.plugin_type, self._load_name)
-        return definitions or {}

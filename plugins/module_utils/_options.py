@@ -115,8 +115,9 @@ class ConnectionOptions:
             return False
         return self.ca_path or True
 
-    def require_credentials(self, action):
+    def require_credentials(self, purpose='get a token', password_name='password'):
+        """Fail with an actionable message when username or password is missing for ``purpose``."""
         if not self.username:
-            raise OptionError('username is required to %s a token: set the username option or CONTACTNOW_USERNAME' % action)
+            raise OptionError('username is required to %s: set the username option or CONTACTNOW_USERNAME' % purpose)
         if not self.password:
-            raise OptionError('password is required to %s a token: set the password option or CONTACTNOW_PASSWORD' % action)
+            raise OptionError('%s is required to %s: set the password option or CONTACTNOW_PASSWORD' % (password_name, purpose))

@@ -73,10 +73,7 @@ class PasswordRotation:
     """Moves one account from its current password (``options.password``) to ``new_password``."""
 
     def __init__(self, options, new_password, held_token=None, client=None, cache=None, now=time.time):
-        if not options.username:
-            raise OptionError('username is required to change a password: set the username option or CONTACTNOW_USERNAME')
-        if not options.password:
-            raise OptionError('password (the current password) is required to change it: set the password option or CONTACTNOW_PASSWORD')
+        options.require_credentials('change a password', password_name='password (the current password)')
         if not new_password:
             raise OptionError('new_password must not be empty')
         self.options = options

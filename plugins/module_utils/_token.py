@@ -126,7 +126,7 @@ class TokenManager:
     # -- helpers ---------------------------------------------------------------------------------
 
     def _get_fresh(self, min_ttl):
-        self.options.require_credentials('get')
+        self.options.require_credentials()
         token = self.client.get_token(self.options.username, self.options.password, self.address)
         if token.expire - self._now() < min_ttl:
             # get hands back the current token while it is valid: delete it to be issued a new one.
