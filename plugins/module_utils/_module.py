@@ -46,5 +46,6 @@ class ContactNowModule(AnsibleModule):
         except MissingLibraryError as exc:
             self.fail_json(msg=missing_required_lib(exc.library), exception=None)
         except (ContactNowError, OptionError) as exc:
-            self.fail_json(msg=str(exc))
+            # Fields a caller must act on (contactnow_password's live_password) travel as data, not as message text.
+            self.fail_json(msg=str(exc), **getattr(exc, 'result', {}))
         self.exit_json(**result)

@@ -9,14 +9,20 @@ This is a private module of the collection: its interface may change without not
 
 The rules, and why:
 
-- Which password is live is only ever learnt from ``get``: the current password is tried first,
-  ``new_password`` only when the current one is refused.  A run that succeeds therefore makes at
-  most one failed authentication, which matters to accounts with lockout policies.
-- ``newpass`` is sent at most once.  When its reply is lost (timeout, connection reset, a cut-off
-  answer) the server may or may not have acted, so we ask ``get`` -- new password first, since
-  that is the likely outcome and a success costs no failed sign-in -- and report what is true.
-- After a change ``new_password`` is verified with ``get``; that token is returned and becomes
-  the account's cached token (the entry from before the change is evicted first).
+- Every outcome, success or failure, carries ``live_password``: ``current`` only when it is
+  provable that the change did not and will not happen (the API refused ``newpass`` with an
+  answer, or the request provably never left this machine), ``new`` when ``get`` with
+  ``new_password`` succeeded, ``unknown`` otherwise.  Callers decide on that field, never on
+  message text.
+- ``newpass`` is only sent with the token ``get`` has just returned for this username and the
+  current password, so no other account can be changed.
+- Everything local that can fail (the token cache) is exercised before ``newpass``; after a
+  confirmed change a local failure is a warning on a successful result.
+- Which password is live is only learnt from ``get``: the current password first, ``new_password``
+  only when the current one is refused, so a run that succeeds makes at most one failed sign-in.
+- ``newpass`` is sent at most once.  When its reply is lost the server may have acted, or may
+  still act (a slow server): ``get`` with ``new_password`` is tried, and only its success counts.
+  The current password still being accepted proves nothing, so that outcome is ``unknown``.
 - Messages name the user and the host, never a password or a token.
 """
 
@@ -32,53 +38,71 @@ from ansible_collections.eightbyeight.contactnow.plugins.module_utils._client im
     ContactNowClient,
     ContactNowError,
     InvalidTokenError,
-    ReplyError,
     TransportError,
 )
 from ansible_collections.eightbyeight.contactnow.plugins.module_utils._options import OptionError
-from ansible_collections.eightbyeight.contactnow.plugins.module_utils._token import TokenManager, TokenResult
+from ansible_collections.eightbyeight.contactnow.plugins.module_utils._token import CacheUnusableError, TokenManager, TokenResult
 
 CURRENT = 'current'
 NEW = 'new'
+UNKNOWN = 'unknown'
 
-_RERUN_HINT = 're-run with the same password and new_password: the module tries both and reports which one is live'
+_KEEP_BOTH = ('keep both the current password and new_password (the rotate_password role keeps new_password as '
+              'pending); re-run with the same password and new_password to find out which one is live: the module '
+              'tries both and converges')
 
 
 class PasswordRotationError(ContactNowError):
-    """The rotation cannot be reported as done; the message says which password is live when known."""
+    """The rotation cannot be reported as done; ``live_password`` says which password the account accepts."""
+
+    def __init__(self, message, live_password):
+        super(PasswordRotationError, self).__init__(message)
+        self.live_password = live_password
+
+    @property
+    def result(self):
+        """Fields the module adds to its failure, so callers act on data instead of message text."""
+        return dict(live_password=self.live_password)
 
 
-def diff_text(live):
-    """What diff mode shows for a state: which of the two passwords is live, never a value."""
-    return 'password: %s\n' % live
+def password_state(live):
+    """The diff-mode view of a state: which of the two passwords is live, never a value."""
+    return {'password': live}
 
 
 class RotationResult(TokenResult):
     """A TokenResult plus which password was live before and after the run."""
 
-    def __init__(self, before, after, token=None, expire=None, now=None):
+    def __init__(self, before, after, token=None, expire=None, now=None, warnings=None, live_password=None):
         super(RotationResult, self).__init__(token, expire, changed=before != after, now=now)
         self.before = before
         self.after = after
+        # What the account accepts now: the predicted ``after`` is not live in check mode.
+        self.live_password = live_password or after
+        self.warnings = list(warnings or [])
 
     def as_dict(self, diff=False, header=None):
-        result = dict(changed=self.changed, token=self.token, expire=self.expire, expires_in=self.expires_in)
+        result = dict(changed=self.changed, live_password=self.live_password,
+                      token=self.token, expire=self.expire, expires_in=self.expires_in)
         if diff:
-            result['diff'] = dict(before=diff_text(self.before), after=diff_text(self.after),
-                                  before_header=header, after_header=header)
+            before, after = password_state(self.before), password_state(self.after)
+            if header:
+                before['account'] = after['account'] = header
+            result['diff'] = dict(before=before, after=after)
+        if self.warnings:
+            result['warnings'] = self.warnings
         return result
 
 
 class PasswordRotation:
     """Moves one account from its current password (``options.password``) to ``new_password``."""
 
-    def __init__(self, options, new_password, held_token=None, client=None, cache=None, now=time.time):
+    def __init__(self, options, new_password, client=None, cache=None, now=time.time):
         options.require_credentials('change a password', password_name='password (the current password)')
         if not new_password:
             raise OptionError('new_password must not be empty')
         self.options = options
         self.new_password = new_password
-        self.held_token = held_token or None
         self.client = client or ContactNowClient(options)
         self.tokens = TokenManager(options, client=self.client, cache=cache, now=now)
         self._now = now
@@ -90,121 +114,111 @@ class PasswordRotation:
     def rotate(self, check_mode=False):
         """Make ``new_password`` the live password; a RotationResult, or PasswordRotationError."""
         same = self.options.password == self.new_password
-        try:
-            token = self._get(CURRENT)
-        except AuthenticationError:
-            if same:
-                raise PasswordRotationError(
-                    'the API does not accept the password for %s (and new_password is the same password); '
-                    'check the password option (or CONTACTNOW_PASSWORD) and the username' % self.where)
-            token = self._already_rotated()
-            return self._done(NEW, NEW, token, check_mode)
-
+        token = self._get_or_fail(CURRENT, same)
+        if token is None:
+            # The current password was refused: is new_password live already?
+            return self._done(NEW, NEW, self._get_or_fail(NEW, True), check_mode)
         if same:
             return self._done(NEW, NEW, token, check_mode)
         if check_mode:
             # A real run would send newpass; nothing is sent, and no token under the new password exists yet.
-            return RotationResult(CURRENT, NEW)
+            return RotationResult(CURRENT, NEW, live_password=CURRENT)
 
-        verified = self._change(self._token_for_newpass(token)) or self._verify_after_change()
+        self._check_local_state(token)
+        verified = self._change(token)
         return self._done(CURRENT, NEW, verified, check_mode)
 
     # -- steps -----------------------------------------------------------------------------------
 
-    def _already_rotated(self):
-        """The current password was refused: is new_password live already?"""
+    def _get_or_fail(self, which, final):
+        """get with one of the passwords; None when refused and another try remains (``final`` False)."""
         try:
-            return self._get(NEW)
+            return self._get(which)
         except AuthenticationError:
+            if not final:
+                return None
+            if which == CURRENT:
+                raise PasswordRotationError(
+                    'the API does not accept the password for %s (and new_password is the same password); '
+                    'check the password option (or CONTACTNOW_PASSWORD) and the username' % self.where, UNKNOWN)
             raise PasswordRotationError(
                 'the API accepted neither the current password nor new_password for %s; '
                 'check the password option (or CONTACTNOW_PASSWORD) and new_password. If the account was rotated '
                 'elsewhere, pass the password it was rotated to. Note that failed sign-ins may count towards a lockout'
-                % self.where)
+                % self.where, UNKNOWN)
+        except ContactNowError as exc:
+            # Nothing was changed by this run, but which password the account accepts is not known.
+            raise PasswordRotationError(
+                'finding out which password is live for %s failed (%s); nothing was changed by this run' % (self.where, exc),
+                UNKNOWN)
 
-    def _token_for_newpass(self, fetched):
-        """The ``token`` option when it still validates, else the token ``get`` just returned."""
-        if self.held_token and self.held_token != fetched.token:
-            try:
-                self.client.validate(self.held_token)
-                return self.held_token
-            except InvalidTokenError:
-                pass
-        return fetched.token
+    def _check_local_state(self, token):
+        """Fail before the irreversible step when what must follow it (the cache) cannot work."""
+        try:
+            # The token get just returned is the account's token: caching it proves the cache is usable.
+            self.tokens.remember(token.token, token.expire)
+        except CacheUnusableError as exc:
+            raise PasswordRotationError(
+                'the password of %s was not changed (newpass was not sent), because %s' % (self.where, exc.message), CURRENT)
 
     def _change(self, token):
-        """Send newpass once.  None when the API confirmed it; the verifying token when its reply was lost."""
+        """Send newpass once with ``token`` (just issued to this account); the verifying token."""
         try:
-            self.client.change_password(token, self.new_password)
+            self.client.change_password(token.token, self.new_password)
         except TransportError as exc:
             if not exc.maybe_acted:
                 raise PasswordRotationError(
-                    'the password change request never reached %s (%s); the password was not changed, the current '
-                    'password is still live, and it is safe to re-run' % (self.options.host, exc.message))
-            return self._after_lost_reply(exc)
-        except ReplyError as exc:
-            # An answer that is not an API reply (cut short, an HTML page): the server may have acted.
+                    'the password change request never left this machine for %s (%s); the password was not changed, '
+                    'the current password is still live, and it is safe to re-run' % (self.options.host, exc.message),
+                    CURRENT)
             return self._after_lost_reply(exc)
         except (ApiError, InvalidTokenError, AuthenticationError) as exc:
             text = getattr(exc, 'server_text', None) or exc.message
             raise PasswordRotationError(
                 'the API refused to change the password for %s: %s. The password was not changed and the current '
                 'password still works; if the API names a password rule, choose a new_password that meets it'
-                % (self.where, text))
+                % (self.where, text), CURRENT)
+        except ContactNowError as exc:
+            # An answer that is not an API reply (cut short, an HTML page, anything else): the server may have acted.
+            return self._after_lost_reply(exc)
+        return self._verify_after_change()
 
     def _after_lost_reply(self, lost):
-        """newpass may or may not have been carried out: find out which password is live."""
+        """newpass may have been carried out, or may still be: only get with new_password can say so."""
+        reason = getattr(lost, 'message', None) or str(lost)
         try:
-            live, token = self._which_is_live()
+            return self._get(NEW)
+        except AuthenticationError:
+            raise PasswordRotationError(
+                'the reply to the password change for %s was lost (%s) and the API does not accept new_password yet; '
+                'the server may still apply the change, so which password is live is unknown: %s'
+                % (self.where, reason, _KEEP_BOTH), UNKNOWN)
         except ContactNowError as exc:
             raise PasswordRotationError(
-                'the reply to the password change for %s was lost (%s), and finding out which password is live '
-                'failed too (%s); %s' % (self.where, lost.message, exc, _RERUN_HINT))
-        if live == CURRENT:
-            raise PasswordRotationError(
-                'the reply to the password change for %s was lost (%s) and the change was not applied: the current '
-                'password is still live; safe to re-run' % (self.where, lost.message))
-        if live is None:
-            raise PasswordRotationError(
-                'the reply to the password change for %s was lost (%s), and afterwards the API accepted neither the '
-                'current password nor new_password; find out whether the account was changed elsewhere before '
-                'trying again' % (self.where, lost.message))
-        return token  # the change happened, and get with new_password has just proved it
+                'the reply to the password change for %s was lost (%s), and asking the API whether new_password is live '
+                'failed too (%s); which password is live is unknown: %s' % (self.where, reason, exc, _KEEP_BOTH), UNKNOWN)
 
     def _verify_after_change(self):
-        """The token get returns for new_password, proving the change; fails truthfully otherwise."""
+        """The API confirmed newpass: the token get returns for new_password proves it."""
         try:
-            live, token = self._which_is_live()
+            return self._get(NEW)
         except ContactNowError as exc:
             raise PasswordRotationError(
                 'the API confirmed the password change for %s, but verifying new_password failed (%s); new_password '
-                'should be the live password: %s' % (self.where, exc, _RERUN_HINT))
-        if live == NEW:
-            return token
-        if live == CURRENT:
-            raise PasswordRotationError(
-                'the API reported the password change for %s as done, but it still accepts only the current password; '
-                'the current password is live and it is safe to re-run' % self.where)
-        raise PasswordRotationError(
-            'after the password change for %s the API accepted neither the current password nor new_password; '
-            'find out whether the account was changed elsewhere before trying again' % self.where)
-
-    def _which_is_live(self):
-        """(NEW|CURRENT|None, token), asking get with new_password first (the expected one after newpass)."""
-        for which in (NEW, CURRENT):
-            try:
-                return which, self._get(which)
-            except AuthenticationError:
-                pass
-        return None, None
+                'should be the live password, but that is not proven: %s' % (self.where, exc, _KEEP_BOTH), UNKNOWN)
 
     def _done(self, before, after, token, check_mode):
-        if before != after:
-            # Whatever was cached was obtained under the old password.
-            self.tokens.forget()
+        warnings = []
         if not check_mode:
-            self.tokens.remember(token.token, token.expire)
-        return RotationResult(before, after, token.token, token.expire, now=self._now())
+            try:
+                if before != after:
+                    # Whatever was cached was obtained under the old password.
+                    self.tokens.forget()
+                self.tokens.remember(token.token, token.expire)
+            except CacheUnusableError as exc:
+                warnings.append('the password of %s is %s, but the token could not be cached: %s'
+                                % (self.where, 'changed' if before != after else 'unchanged', exc.message))
+        return RotationResult(before, after, token.token, token.expire, now=self._now(), warnings=warnings)
 
     def _get(self, which):
         password = self.new_password if which == NEW else self.options.password

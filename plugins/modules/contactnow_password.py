@@ -19,11 +19,20 @@ description:
     neither, the module fails with a message that says so, naming neither password.
   - A run that succeeds makes at most one failed authentication, so it does not push an account with a
     lockout policy towards a lockout.
-  - C(newpass) is sent at most once per run and never retried. If its reply is lost (a timeout, or the
-    connection breaks after the server acted), the module asks the API which password is live -- first
-    O(new_password), then the current one -- and reports the truth. It succeeds with C(changed=true)
-    when the new password is live, and fails saying the current password is still live (safe to re-run)
-    when it is not.
+  - C(newpass) is only ever sent with the token that C(get) has just returned for O(username) and the
+    current password, so no other account can be changed. The C(token) option of earlier versions is gone
+    for that reason.
+  - Everything local that must work after C(newpass) (the token cache) is checked B(before) it is sent;
+    when that check fails, nothing is sent and the run fails with RV(live_password=current). A local failure
+    after a confirmed change is a warning on a successful result, never a failure that hides the change.
+  - C(newpass) is sent at most once per run and never retried. If its reply is lost (a timeout, a broken
+    connection or TLS stream, an answer that is not an API reply), the server may have acted, or may still
+    act later (a slow server). The module then asks C(get) with O(new_password): when it is accepted, the
+    run succeeds with RV(live_password=new). Otherwise the run fails with RV(live_password=unknown): the
+    current password still being accepted proves nothing, since the server may still apply the change.
+    Keep both passwords; a re-run with the same options finds out which one is live and converges.
+  - Every result, successful or failed, has RV(live_password) (V(current), V(new) or V(unknown)). Decide on
+    that field, never on the message text. See the rotation guide for the table of outcomes.
   - After a change the module verifies that the API accepts O(new_password) and returns a token obtained
     with it. The account's token in the local cache is replaced by that token (see O(cache)).
   - Tokens issued before the change are not deleted. Whether the API keeps them valid after C(newpass) is
@@ -49,8 +58,9 @@ attributes:
   diff_mode:
     support: full
     details:
-      - "The diff says which of the two passwords is live before and after the run (C(password: current)
-        or C(password: new)); a password value is never shown."
+      - "The diff is data: C(before) and C(after) are dicts saying which of the two passwords is live, for
+        example C({password: current}) and C({password: new}), with the account they concern; a password value
+        is never shown. In check mode C(after) is the prediction."
   idempotent:
     support: full
     details:
@@ -71,12 +81,6 @@ options:
       - When it equals O(password), the module only checks that the API accepts it.
     type: str
     required: true
-  token:
-    description:
-      - A token of the same account to send C(newpass) with. Used only when it still validates; otherwise
-        the token the API returns for the current password is used.
-      - Only needed in special set-ups; a token is always obtained anyway to check the current password.
-    type: str
 notes:
   - Where the password comes from and goes to matters more than this module. Store O(new_password) (for example
     in a vault, or as pending in the C(eightbyeight.contactnow.rotate_password) role's store) before the run,
@@ -145,6 +149,20 @@ EXAMPLES = r'''
 '''
 
 RETURN = r'''
+live_password:
+  description:
+    - Which of the two passwords the account accepts after the run, as far as the module could establish. Never a
+      password value. Returned on success B(and on failure); decide on this field, never on the message.
+    - V(current) -- provably unchanged (the API refused C(newpass) with an answer, or the request provably never
+      left this machine, or nothing needed to be sent). In check mode, the account's state before the run.
+    - V(new) -- C(get) with O(new_password) succeeded.
+    - V(unknown) -- neither is established, for example after a lost reply to C(newpass) while O(new_password)
+      is not accepted yet (the server may still apply the change), or when the API could not be reached
+      before anything was sent. Keep both passwords and re-run.
+  returned: always
+  type: str
+  choices: [current, new, unknown]
+  sample: new
 token:
   description:
     - A token obtained with the password that is live after the run (O(new_password)). Treat it as a secret.
@@ -172,9 +190,9 @@ from ansible_collections.eightbyeight.contactnow.plugins.module_utils._module im
 from ansible_collections.eightbyeight.contactnow.plugins.module_utils._password import PasswordRotation
 
 
-def run(module):
+def run_module(module):
     options = module.connection_options()
-    rotation = PasswordRotation(options, module.params['new_password'], held_token=module.params['token'])
+    rotation = PasswordRotation(options, module.params['new_password'])
     outcome = rotation.rotate(check_mode=module.check_mode)
     return outcome.as_dict(diff=module._diff, header=rotation.where)
 
@@ -183,12 +201,10 @@ def main():
     module = ContactNowModule(
         argument_spec=dict(
             new_password=dict(type='str', required=True, no_log=True),
-            # Not no_log: the module returns a token, and no_log would mask that return value.
-            token=dict(type='str', no_log=False),
         ),
         supports_check_mode=True,
     )
-    module.run(lambda: run(module))
+    module.run(lambda: run_module(module))
 
 
 if __name__ == '__main__':
