@@ -11,7 +11,9 @@ This is a private module of the collection: its interface may change without not
 - Answers are decoded from the body alone (see ``_decode``); errors become typed exceptions whose
   message is one line naming the action and the host, with every secret sent scrubbed out.
 - ``get``, ``validate`` and ``delete`` are retried on transient faults with exponential backoff
-  and jitter.  ``newpass`` is retried only when the request provably never left this machine.
+  and jitter.  ``newpass`` is retried only when the request provably never reached the server: the
+  body is sent as a file-like object that records being read, and urllib3 reads it only after the
+  connection, the TLS handshake and the headers succeeded (see ``_Body``).
 """
 
 from __future__ import absolute_import, division, print_function
@@ -20,9 +22,11 @@ __metaclass__ = type
 
 import collections
 import random
+import socket
+import ssl
 import time
 
-from urllib.parse import quote, quote_plus
+from urllib.parse import quote, quote_plus, urlencode
 
 from ansible_collections.eightbyeight.contactnow.plugins.module_utils._decode import UndecodableReply, decode_reply
 
@@ -73,7 +77,8 @@ class ApiError(ContactNowError):
 class TransportError(ContactNowError):
     """No usable HTTP answer: refused, timed out, TLS, DNS, or an HTTP error status.
 
-    ``maybe_acted`` is False only when the request provably never reached the server.
+    ``maybe_acted`` is False only when the request provably never reached the server (its body was
+    never read for sending); any failure after that, of whatever kind, leaves it True.
     """
 
     def __init__(self, message, maybe_acted=True, **kwargs):
@@ -120,6 +125,42 @@ class _Transient(Exception):
         super(_Transient, self).__init__(str(error))
         self.error = error
         self.retry_after = retry_after
+
+
+class _Body:
+    """A request body that records whether anything read it.
+
+    requests hands a file-like body to urllib3 untouched (its length comes from ``__len__``), and
+    urllib3 calls ``read()`` only once the connection is up and the headers are written: an unread
+    body is proof that the server never received the request's arguments.
+    """
+
+    def __init__(self, data, content_type):
+        self._data = data
+        self._offset = 0
+        self.content_type = content_type
+        self.was_read = False
+
+    @classmethod
+    def of(cls, body):
+        """A fresh body (one per attempt) from a form dict, bytes, or a (bytes, content type) pair."""
+        if isinstance(body, dict):
+            return cls(urlencode(body).encode('utf-8'), 'application/x-www-form-urlencoded')
+        if isinstance(body, tuple):
+            data, content_type = body
+            return cls(data, content_type)
+        return cls(body, 'application/json')
+
+    def __len__(self):
+        return len(self._data)
+
+    def read(self, size=-1):
+        self.was_read = True
+        if size is None or size < 0:
+            size = len(self._data) - self._offset
+        chunk = self._data[self._offset:self._offset + size]
+        self._offset += len(chunk)
+        return chunk
 
 
 def _scrub(text, secrets):
@@ -174,16 +215,25 @@ class ContactNowClient:
 
     # -- plumbing --------------------------------------------------------------------------------
 
-    def _call(self, action, fields, secrets=(), idempotent=True):
-        body = dict(fields)
-        body['action'] = action
-        body['format'] = self.options.response_format
+    def _call(self, action, fields, secrets=(), idempotent=True, url=None, query=None, raw_body=None):
+        """Send ``action`` with its retries and return the decoded reply (``success`` true).
+
+        ``url`` defaults to ``<api_url>/token.php``; ``query`` is a dict for the query string (never
+        a secret: URLs end up in logs); ``raw_body`` is bytes sent instead of the urlencoded form,
+        or a ``(bytes, content_type)`` pair (the default content type is application/json).
+        """
+        if raw_body is None:
+            body = dict(fields)
+            body['action'] = action
+            body['format'] = self.options.response_format
+        else:
+            body = raw_body
         secrets = tuple(secrets) + (self.options.password,)
         attempt = 0
         while True:
             attempt += 1
             try:
-                reply = self._attempt(action, body, secrets, idempotent)
+                reply = self._attempt(action, body, secrets, idempotent, url=url, query=query)
             except _Transient as transient:
                 error = transient.error
                 error.attempts = attempt
@@ -198,30 +248,66 @@ class ContactNowClient:
                 raise self._api_error(action, reply, secrets, attempt)
             return reply
 
-    def _attempt(self, action, body, secrets, idempotent):
-        session = self.session()
-        import requests  # imported by session() already
+    def _attempt(self, action, body, secrets, idempotent, url=None, query=None, raw_body=None):
+        """One HTTP exchange.  ``body`` is the form (a dict); ``raw_body`` replaces it (see _call).
 
-        host = self.options.host
+        Whether the server can have received the arguments is decided by a fact, not by guessing
+        from exception types: the body is a file-like object that records being read, and urllib3
+        reads it only after the TCP connection, the TLS handshake and the request headers have all
+        succeeded.  A failure while the body is unread proves the request never arrived.
+        """
+        if raw_body is not None:
+            body = raw_body
+        session = self.session()
+        payload = _Body.of(body)
+        headers = {'Content-Type': payload.content_type}
         try:
             response = session.post(
-                self.options.token_url, data=body, timeout=self.options.timeout,
-                verify=self.options.verify, allow_redirects=False)
-        except requests.exceptions.SSLError as exc:
-            raise TransportError(
-                'TLS verification failed (%s). If the server uses a private CA, point ca_path at its bundle'
-                % _scrub(_root_cause(exc), secrets), maybe_acted=False, action=action, host=host)
-        except (requests.exceptions.ConnectTimeout, requests.exceptions.InvalidURL, requests.exceptions.InvalidSchema) as exc:
-            raise self._transport(action, 'could not connect (%s)' % _scrub(_root_cause(exc), secrets), idempotent, maybe_acted=False)
-        except requests.exceptions.Timeout:
-            raise self._transport(action, 'no answer within %d seconds (timeout)' % self.options.timeout, idempotent)
-        except requests.exceptions.ConnectionError as exc:
-            refused = _connection_never_made(exc)
-            raise self._transport(action, '%s (%s)' % ('could not connect' if refused else 'the connection broke',
-                                                       _scrub(_root_cause(exc), secrets)), idempotent, maybe_acted=not refused)
-        except requests.exceptions.RequestException as exc:
-            raise TransportError('request failed: %s' % _scrub(_root_cause(exc), secrets), action=action, host=host)
+                url or self.options.token_url, data=payload, params=query or None, headers=headers,
+                timeout=self.options.timeout, verify=self.options.verify, allow_redirects=False)
+        except Exception as exc:  # every failure becomes ours; which one depends on payload.was_read
+            raise self._failure(action, exc, payload.was_read, secrets, idempotent)
+        return self._reply(action, response, secrets, idempotent)
 
+    def _failure(self, action, exc, was_read, secrets, idempotent):
+        """The error (or _Transient) for an exception raised while sending or receiving."""
+        import requests  # imported by session() already
+
+        cause = _one_line(_scrub(_root_cause(exc), secrets))
+        timeout = self.options.timeout
+        if not was_read:
+            # Provably never received: safe to retry any action, newpass included.
+            if isinstance(exc, requests.exceptions.SSLError) or _is_tls_error(exc):
+                if _is_certificate_error(exc):
+                    message = ('TLS verification failed (%s). If the server uses a private CA, point ca_path at its bundle'
+                               % cause)
+                else:
+                    message = ('the TLS handshake failed (%s); check that api_url (%s) is the HTTPS address of the API'
+                               % (cause, _scrub(self.options.api_url, secrets)))
+                return TransportError(message, maybe_acted=False, action=action, host=self.options.host)
+            if isinstance(exc, (requests.exceptions.InvalidURL, requests.exceptions.InvalidSchema,
+                                requests.exceptions.MissingSchema, requests.exceptions.InvalidHeader)):
+                return TransportError('the request could not be sent (%s); check api_url' % cause,
+                                      maybe_acted=False, action=action, host=self.options.host)
+            if isinstance(exc, requests.exceptions.Timeout):
+                return self._transport(action, 'could not connect within %d seconds (timeout)' % timeout, idempotent,
+                                       maybe_acted=False)
+            if isinstance(exc, (requests.exceptions.ConnectionError, OSError)):
+                return self._transport(action, 'could not connect (%s)' % cause, idempotent, maybe_acted=False)
+            return TransportError('the request could not be sent (%s: %s); check api_url' % (type(exc).__name__, cause),
+                                  maybe_acted=False, action=action, host=self.options.host)
+        # The server may have received the request and acted on it.
+        if isinstance(exc, requests.exceptions.Timeout) or isinstance(exc, socket.timeout):
+            return self._transport(action, 'no answer within %d seconds (timeout)' % timeout, idempotent)
+        if isinstance(exc, (requests.exceptions.ConnectionError, requests.exceptions.ChunkedEncodingError,
+                            requests.exceptions.ContentDecodingError, OSError)) or _is_tls_error(exc) \
+                or type(exc).__name__ in ('ProtocolError', 'IncompleteRead', 'RemoteDisconnected'):
+            return self._transport(action, 'the connection broke after the request was sent (%s)' % cause, idempotent)
+        return TransportError('the request failed after it was sent (%s: %s)' % (type(exc).__name__, cause),
+                              action=action, host=self.options.host)
+
+    def _reply(self, action, response, secrets, idempotent):
+        host = self.options.host
         status = response.status_code
         if status == 429 or status >= 500:
             error = TransportError('the server answered HTTP %d' % status, action=action, host=host)
@@ -286,11 +372,37 @@ def _root_cause(exc):
     return text
 
 
-def _connection_never_made(exc):
-    """True when the TCP connection was never established (refused, DNS), so nothing was sent."""
-    text = repr(exc)
-    return any(marker in text for marker in ('NewConnectionError', 'NameResolutionError', 'Connection refused',
-                                             'Name or service not known', 'nodename nor servname'))
+def _causes(exc):
+    """The exception and the ones it wraps (reason, args[0], __cause__, __context__), a few levels deep."""
+    found = []
+    pending = [exc]
+    while pending and len(found) < 16:
+        current = pending.pop(0)
+        if not isinstance(current, BaseException) or any(current is seen for seen in found):
+            continue
+        found.append(current)
+        pending.extend([getattr(current, 'reason', None), current.args[0] if current.args else None,
+                        current.__cause__, current.__context__])
+    return found
+
+
+def _is_tls_error(exc):
+    return any(isinstance(inner, ssl.SSLError) or type(inner).__name__ == 'SSLError' for inner in _causes(exc))
+
+
+def _is_certificate_error(exc):
+    """A certificate the client rejected (unknown CA, expired, wrong host name)."""
+    for inner in _causes(exc):
+        if isinstance(inner, ssl.SSLCertVerificationError) or type(inner).__name__ == 'CertificateError':
+            return True
+        text = str(inner)
+        if 'CERTIFICATE_VERIFY_FAILED' in text or "doesn't match" in text or 'hostname mismatch' in text.lower():
+            return True
+    return False
+
+
+def _one_line(text):
+    return ' '.join(str(text).split())
 
 
 def _retry_after(response):

@@ -33,9 +33,12 @@ from xml.sax.saxutils import escape as xml_escape
 API_PATHS = ("/token.php", "/api/token.php")
 CONTROL_PREFIX = "/_sandbox/"
 ACTIONS = ("get", "validate", "delete", "newpass")
-FAULT_KINDS = ("http_500", "http_503", "http_429", "reset_before", "reset_after", "truncated", "html", "garbage", "delay")
+FAULT_KINDS = ("http_500", "http_503", "http_429", "reset_before", "reset_after", "truncated", "html", "garbage", "delay",
+               "tls_break_after")
 # Faults after which the action has been carried out on the server side.
-FAULTS_AFTER_ACTION = ("reset_after", "truncated", "delay")
+FAULTS_AFTER_ACTION = ("reset_after", "truncated", "delay", "tls_break_after")
+# action_outcome of a delayed request while its action has not been carried out yet.
+PENDING = "pending"
 MAX_BODY = 1024 * 1024
 # PHP servers commonly label JSON (and XML) as text/html; clients must not rely on the header.
 REPLY_CONTENT_TYPE = "text/html; charset=UTF-8"
@@ -138,6 +141,11 @@ class SandboxState:
     def record(self, entry):
         with self.lock:
             self.log.append(entry)
+
+    def update_entry(self, entry, **fields):
+        """Change a logged entry in place (a delayed action finishing after it was logged)."""
+        with self.lock:
+            entry.update(fields)
 
     def clear_log(self):
         with self.lock:
@@ -349,14 +357,21 @@ class SandboxHandler(BaseHTTPRequestHandler):
             "outcome": None,
             "action_outcome": None,
         }
+        recorded = []
+
+        def record_once():
+            if not recorded:
+                recorded.append(True)
+                self.server.state.record(entry)
+
         try:
-            respond = self._answer_api(args, entry)
+            respond = self._answer_api(args, entry, record_once)
         finally:
             # Logged before the reply goes out, so a client that reads the log next always sees it.
-            self.server.state.record(entry)
+            record_once()
         respond()
 
-    def _answer_api(self, args, entry):
+    def _answer_api(self, args, entry, record_once):
         """Carry out the request (unless a fault says not to); return what sends the reply."""
         state = self.server.state
         fmt = (args.get("format") or "json").lower()
@@ -366,6 +381,11 @@ class SandboxHandler(BaseHTTPRequestHandler):
             if fault["kind"] not in FAULTS_AFTER_ACTION:
                 return lambda: self._send_fault(fault["kind"])
             if fault["kind"] == "delay":
+                # Logged at once, so a test can see the request while its action is still pending.
+                # Other requests are served meanwhile: each connection has its own thread, and the
+                # state lock is not held while sleeping.
+                entry["action_outcome"] = PENDING
+                record_once()
                 time.sleep(fault["seconds"])
         if fmt not in ("json", "xml"):
             reply, fmt = {"success": False, "error": "Bad argument: format"}, "json"
@@ -375,13 +395,39 @@ class SandboxHandler(BaseHTTPRequestHandler):
         if fault is None:
             entry["outcome"] = outcome
         else:
-            entry["action_outcome"] = outcome
+            state.update_entry(entry, action_outcome=outcome)
         body = render(reply, fmt)
         if fault is not None and fault["kind"] == "reset_after":
             return self._drop_connection
+        if fault is not None and fault["kind"] == "tls_break_after":
+            return self._break_tls
         if fault is not None and fault["kind"] == "truncated":
             return lambda: self._send(200, body[:len(body) // 2], REPLY_CONTENT_TYPE)
         return lambda: self._send(200, body, REPLY_CONTENT_TYPE)
+
+    def _break_tls(self):
+        """Instead of the reply, a TLS record that fails its integrity check, then close.
+
+        The record is written to the socket's file descriptor, under the TLS layer: an
+        application-data header (0x17, TLS 1.2 version, length) and random bytes, which no
+        cipher accepts, so the client fails with an SSL error while reading the reply. On plain
+        HTTP there is no TLS stream to break: the connection is reset, as with reset_after.
+        """
+        if not isinstance(self.connection, ssl.SSLSocket):
+            self._drop_connection()
+            return
+        self.close_connection = True
+        junk = secrets.token_bytes(64)
+        record = b"\x17\x03\x03" + struct.pack("!H", len(junk)) + junk
+        try:
+            written = 0
+            while written < len(record):
+                written += os.write(self.connection.fileno(), record[written:])
+            # A plain FIN (no close_notify, no reset), so the client reads the broken record first.
+            self.connection.shutdown(socket.SHUT_RDWR)
+        except OSError:
+            pass
+        self.connection.close()
 
     def _send_fault(self, kind):
         """Faults that answer (or hang up) without carrying out the action."""

@@ -381,6 +381,60 @@ def test_delay_fault(client):
     assert last_log(client)["outcome"] == "fault:delay"
 
 
+def post_action(base_url, action, timeout=TIMEOUT, context=None, **args):
+    """One token.php POST over http.client; returns the decoded reply or raises what the client saw."""
+    url = urllib.parse.urlsplit(base_url)
+    if url.scheme == "https":
+        conn = http.client.HTTPSConnection(url.hostname, url.port, timeout=timeout, context=context)
+    else:
+        conn = http.client.HTTPConnection(url.hostname, url.port, timeout=timeout)
+    try:
+        conn.request("POST", "/token.php?action=" + action, urllib.parse.urlencode(args),
+                     {"Content-Type": "application/x-www-form-urlencoded"})
+        return json.loads(conn.getresponse().read())
+    finally:
+        conn.close()
+
+
+def wait_for_log_entry(client, predicate, timeout=TIMEOUT):
+    """The first log entry matching predicate, polling for at most timeout seconds."""
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        matches = [entry for entry in client.get_control("log")["requests"] if predicate(entry)]
+        if matches:
+            return matches[0]
+        time.sleep(0.05)
+    raise AssertionError("no matching log entry within %s s" % timeout)
+
+
+def test_delay_serves_probes_while_action_pending(client, server):
+    """A client that times out on a delayed newpass can probe at once; the change lands later."""
+    got = token_for(client)
+    client.control("fault", {"kind": "delay", "seconds": 3, "action": "newpass"})
+    with pytest.raises(TimeoutError):
+        post_action(server.url, "newpass", timeout=1, token=got["token"], password="NewSecret456")
+    # The request is logged at once, its action still pending; probes are answered meanwhile.
+    entry = wait_for_log_entry(client, lambda e: e["action"] == "newpass")
+    assert entry["outcome"] == "fault:delay" and entry["action_outcome"] == "pending"
+    assert post_action(server.url, "get", username="demo", password=PASSWORD)["success"] is True
+    assert post_action(server.url, "get", username="demo", password="NewSecret456") == {
+        "success": False, "error": "Authentication failure"}
+    entry = wait_for_log_entry(client, lambda e: e["action"] == "newpass" and e["action_outcome"] != "pending")
+    assert entry["action_outcome"] == "ok"
+    assert client.action("get", username="demo", password=PASSWORD) == {"success": False, "error": "Authentication failure"}
+    assert client.action("get", username="demo", password="NewSecret456")["success"] is True
+
+
+def test_tls_break_after_on_plain_http_resets(client, server):
+    got = token_for(client)
+    client.control("fault", {"kind": "tls_break_after", "action": "newpass"})
+    with pytest.raises((OSError, http.client.HTTPException)):
+        post_action(server.url, "newpass", token=got["token"], password="NewSecret456")
+    entry = last_log(client)
+    assert entry["outcome"] == "fault:tls_break_after" and entry["action_outcome"] == "ok"
+    assert client.action("get", username="demo", password="NewSecret456")["success"] is True
+
+
 def test_fault_action_filter_and_count(client):
     client.control("fault", {"kind": "http_503", "action": "validate", "count": 2})
     got = token_for(client)
@@ -501,6 +555,27 @@ def test_https(tls_files):
         with pytest.raises(urllib.error.URLError):
             Client(srv.url, ssl.create_default_context()).raw("/token.php")
         assert token_for(cli)["success"] is True  # a failed handshake does not hurt the server
+    finally:
+        stop_server(srv, thread)
+
+
+def test_tls_break_after(tls_files):
+    """newpass is carried out, then the reply's TLS stream fails its integrity check."""
+    cert, key = tls_files
+    srv, thread = start_server(["--tls-cert", cert, "--tls-key", key])
+    try:
+        context = ssl.create_default_context(cafile=cert)
+        cli = Client(srv.url, context)
+        got = token_for(cli)
+        cli.control("fault", {"kind": "tls_break_after", "action": "newpass"})
+        with pytest.raises(ssl.SSLError) as caught:
+            post_action(srv.url, "newpass", context=context, token=got["token"], password="NewSecret456")
+        assert not isinstance(caught.value, ssl.SSLCertVerificationError)
+        entry = last_log(cli)
+        assert entry["action"] == "newpass"
+        assert entry["outcome"] == "fault:tls_break_after" and entry["action_outcome"] == "ok"
+        assert cli.action("get", username="demo", password=PASSWORD)["error"] == "Authentication failure"
+        assert cli.action("get", username="demo", password="NewSecret456")["success"] is True
     finally:
         stop_server(srv, thread)
 

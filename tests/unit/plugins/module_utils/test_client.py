@@ -16,7 +16,9 @@ from __future__ import absolute_import, division, print_function
 __metaclass__ = type
 
 import json
+import os
 import socket
+import ssl
 import struct
 import threading
 
@@ -70,9 +72,9 @@ def reply(**fields):
 
 def refused():
     """What requests raises when nothing listens on the port (the request never left)."""
-    return requests.exceptions.ConnectionError(urllib3.exceptions.MaxRetryError(
+    return NeverSent(requests.exceptions.ConnectionError(urllib3.exceptions.MaxRetryError(
         None, '/token.php', urllib3.exceptions.NewConnectionError(
-            None, 'Failed to establish a new connection: [Errno 111] Connection refused')))
+            None, 'Failed to establish a new connection: [Errno 111] Connection refused'))))
 
 
 def reset():
@@ -86,19 +88,28 @@ def read_timeout():
 
 
 def connect_timeout():
-    return requests.exceptions.ConnectTimeout('HTTPSConnectionPool(host=%r, port=8443): connect timed out' % HOST)
+    return NeverSent(requests.exceptions.ConnectTimeout('HTTPSConnectionPool(host=%r, port=8443): connect timed out' % HOST))
 
 
 def tls_failure():
-    return requests.exceptions.SSLError(urllib3.exceptions.MaxRetryError(
+    return NeverSent(requests.exceptions.SSLError(urllib3.exceptions.MaxRetryError(
         None, '/token.php', urllib3.exceptions.SSLError(
-            '[SSL: CERTIFICATE_VERIFY_FAILED] certificate verify failed: unable to get local issuer certificate')))
+            '[SSL: CERTIFICATE_VERIFY_FAILED] certificate verify failed: unable to get local issuer certificate'))))
+
+
+class NeverSent:
+    """A script entry: raise ``error`` before reading the request body, as a failed connect does."""
+
+    def __init__(self, error):
+        self.error = error
 
 
 class FakeSession:
     """Records every post() and answers from a script: a Response is returned, an exception raised.
 
-    When the script runs out, the last entry repeats.
+    Like urllib3, it reads the request body before answering or failing, except for a
+    :class:`NeverSent` entry, which fails with the body unread.  When the script runs out, the
+    last entry repeats.
     """
 
     def __init__(self, *script):
@@ -106,8 +117,14 @@ class FakeSession:
         self.calls = []
 
     def post(self, url, **kwargs):
-        self.calls.append(dict(kwargs, url=url))
+        body = kwargs['data']
+        call = dict(kwargs, url=url, body=body._data)  # peeking leaves the body "unread"
+        call['data'] = dict((key, values[0]) for key, values in parse_qs(body._data.decode('utf-8')).items())
+        self.calls.append(call)
         outcome = self.script.pop(0) if len(self.script) > 1 else self.script[0]
+        if isinstance(outcome, NeverSent):
+            raise outcome.error
+        assert body.read() == call['body']
         if isinstance(outcome, BaseException):
             raise outcome
         return outcome
@@ -230,7 +247,8 @@ def test_real_requests_session_encodes_a_form_body_and_a_bare_url():
         assert secret not in request.url
     assert request.headers['Content-Type'] == 'application/x-www-form-urlencoded'
     assert request.headers['User-Agent'] == USER_AGENT
-    body = parse_qs(request.body)
+    assert request.headers['Content-Length'] == str(len(request.body))
+    body = parse_qs(request.body.read().decode('utf-8'))
     assert body == {'action': ['get'], 'format': ['json'], 'username': [USERNAME], 'password': [PASSWORD]}
     assert kwargs['verify'] not in (False, None)  # requests may swap True for REQUESTS_CA_BUNDLE
 
@@ -666,3 +684,223 @@ def test_real_reset_after_the_request_may_have_acted():
     finally:
         server.join(10)
         listener.close()
+
+
+# -- "never sent" is a fact: real connections, plain and TLS -----------------------------------------
+
+FIXTURES = os.path.join(os.path.dirname(os.path.abspath(__file__)), 'fixtures')
+CERT = os.path.join(FIXTURES, 'localhost-cert.pem')  # self-signed for 127.0.0.1, test use only
+KEY = os.path.join(FIXTURES, 'localhost-key.pem')
+
+
+def read_request(conn):
+    """Read one HTTP request (headers and a Content-Length body) from ``conn``; b'' when none came."""
+    data = b''
+    while b'\r\n\r\n' not in data:
+        chunk = conn.recv(65536)
+        if not chunk:
+            return data
+        data += chunk
+    head, body = data.split(b'\r\n\r\n', 1)
+    length = 0
+    for line in head.split(b'\r\n')[1:]:
+        name, _sep, value = line.partition(b':')
+        if name.strip().lower() == b'content-length':
+            length = int(value.strip())
+    while len(body) < length:
+        chunk = conn.recv(65536)
+        if not chunk:
+            break
+        body += chunk
+    return head + b'\r\n\r\n' + body
+
+
+class LocalServer:
+    """A server on 127.0.0.1 that runs ``handler(server, conn)`` for up to ``connections`` clients.
+
+    With ``tls``, connections are wrapped with the fixture certificate first; a failed handshake
+    is recorded in ``errors``.  Every socket operation has a timeout, so nothing hangs.
+    """
+
+    def __init__(self, handler, tls=False, connections=1):
+        self.handler = handler
+        self.tls = tls
+        self.connections = connections
+        self.requests = []
+        self.errors = []
+        self.listener = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
+        self.listener.bind(('127.0.0.1', 0))
+        self.listener.listen(8)
+        self.listener.settimeout(10)
+        self.thread = threading.Thread(target=self._serve)
+        self.thread.daemon = True
+
+    @property
+    def url(self):
+        return '%s://127.0.0.1:%d' % ('https' if self.tls else 'http', self.listener.getsockname()[1])
+
+    def __enter__(self):
+        self.thread.start()
+        return self
+
+    def __exit__(self, *exc_info):
+        self.listener.close()
+        self.thread.join(10)
+
+    def _serve(self):
+        context = None
+        if self.tls:
+            context = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
+            context.load_cert_chain(CERT, KEY)
+        for _connection in range(self.connections):
+            try:
+                conn, _address = self.listener.accept()
+            except OSError:
+                return
+            conn.settimeout(10)
+            try:
+                if context is not None:
+                    conn = context.wrap_socket(conn, server_side=True)
+                self.handler(self, conn)
+            except (OSError, ssl.SSLError) as exc:
+                self.errors.append(exc)
+            finally:
+                conn.close()
+
+    def take_request(self, conn):
+        request = read_request(conn)
+        if request:
+            self.requests.append(request)
+        return request
+
+
+def answer_json(server, conn):
+    server.take_request(conn)
+    body = json.dumps(dict(success=True, token=TOKEN, expire=EXPIRE)).encode('utf-8')
+    conn.sendall(b'HTTP/1.1 200 OK\r\nContent-Type: text/html\r\nContent-Length: %d\r\nConnection: close\r\n\r\n%s'
+                 % (len(body), body))
+
+
+def garbage_tls_record_after_the_request(server, conn):
+    """Read the whole request, then break the TLS stream: a record the client cannot decrypt."""
+    server.take_request(conn)
+    os.write(conn.fileno(), b'\x17\x03\x03\x00\x20' + b'\x5a' * 32)  # under the TLS layer, on the raw socket
+
+
+def plain_http_on_the_tls_port(server, conn):
+    conn.recv(65536)  # the ClientHello
+    conn.sendall(b'HTTP/1.1 400 Bad Request\r\nContent-Length: 0\r\n\r\n')
+
+
+def real_client(url, retries=0, **settings):
+    options = ConnectionOptions(api_url=url, username=USERNAME, password=PASSWORD, retries=retries, timeout=5, **settings)
+    return ContactNowClient(options, retry_policy=RetryPolicy(retries, sleep=Sleeps()))
+
+
+def test_real_tls_server_with_its_ca_works():
+    # The TLS tests below fail for the reason they name, not because the fixture server is broken.
+    with LocalServer(answer_json, tls=True) as server:
+        assert real_client(server.url, ca_path=CERT).get_token(USERNAME, PASSWORD) == Token(TOKEN, EXPIRE)
+    (request,) = server.requests
+    assert request.startswith(b'POST /token.php HTTP/1.1\r\n')
+    assert b'content-type: application/x-www-form-urlencoded\r\n' in request.lower()
+    fields = parse_qs(request.split(b'\r\n\r\n', 1)[1].decode('ascii'))
+    assert fields == {'action': ['get'], 'format': ['json'], 'username': [USERNAME], 'password': [PASSWORD]}
+
+
+def test_real_tls_error_after_the_request_was_read_may_have_acted():
+    with LocalServer(garbage_tls_record_after_the_request, tls=True) as server:
+        with pytest.raises(TransportError) as info:
+            real_client(server.url, retries=3, ca_path=CERT).change_password(TOKEN, NEW_PASSWORD)
+    assert len(server.requests) == 1  # the server did receive newpass ...
+    assert info.value.maybe_acted is True  # ... so it must not be reported as never sent
+    assert info.value.attempts == 1  # and it is never resent
+    assert 'after the request was sent' in str(info.value)
+    assert_no_secret(info.value, NEW_PASSWORD, TOKEN, PASSWORD)
+
+
+def test_real_tls_error_after_the_request_is_retried_for_idempotent_actions():
+    handlers = [garbage_tls_record_after_the_request, answer_json]
+
+    def handler(server, conn):
+        handlers.pop(0)(server, conn)
+
+    with LocalServer(handler, tls=True, connections=2) as server:
+        client = real_client(server.url, retries=1, ca_path=CERT)
+        assert client.get_token(USERNAME, PASSWORD) == Token(TOKEN, EXPIRE)
+    assert len(server.requests) == 2
+
+
+def test_real_untrusted_certificate_is_never_sent():
+    # No ca_path: the system store does not trust the fixture certificate.
+    with LocalServer(answer_json, tls=True) as server:
+        with pytest.raises(TransportError) as info:
+            real_client(server.url, retries=3).change_password(TOKEN, NEW_PASSWORD)
+    assert server.requests == []
+    assert info.value.maybe_acted is False
+    assert info.value.attempts == 1  # a certificate problem does not go away by retrying
+    message = str(info.value)
+    assert 'TLS verification failed' in message and 'ca_path' in message
+    assert '\n' not in message and 'object at 0x' not in message
+
+
+def test_real_plain_http_on_a_tls_url_is_never_sent():
+    with LocalServer(plain_http_on_the_tls_port) as server:
+        url = server.url.replace('http://', 'https://')
+        with pytest.raises(TransportError) as info:
+            real_client(url).change_password(TOKEN, NEW_PASSWORD)
+    assert info.value.maybe_acted is False
+    assert 'TLS handshake failed' in str(info.value)
+    assert 'ca_path' not in str(info.value)  # not a certificate problem: do not send the user there
+
+
+def test_real_refused_newpass_is_retried_because_it_was_never_sent():
+    client = real_client('http://127.0.0.1:%d' % _closed_port(), retries=2)
+    with pytest.raises(TransportError) as info:
+        client.change_password(TOKEN, NEW_PASSWORD)
+    assert info.value.maybe_acted is False
+    assert info.value.attempts == 3
+
+
+def test_unexpected_exception_after_the_body_was_read_may_have_acted():
+    client, _session, sleeps = make_client(KeyError('surprise'), retries=3)
+    with pytest.raises(TransportError) as info:
+        client.change_password(TOKEN, NEW_PASSWORD)
+    assert info.value.maybe_acted is True
+    assert info.value.attempts == 1 and sleeps == []
+    assert 'KeyError' in str(info.value)
+
+
+def test_unexpected_exception_before_the_body_was_read_was_never_sent():
+    client, _session, _sleeps = make_client(NeverSent(KeyError('surprise')), retries=3)
+    with pytest.raises(TransportError) as info:
+        client.change_password(TOKEN, NEW_PASSWORD)
+    assert info.value.maybe_acted is False
+
+
+def test_tls_error_after_the_body_was_read_may_have_acted():
+    error = requests.exceptions.SSLError(ssl.SSLError(1, '[SSL: DECRYPTION_FAILED_OR_BAD_RECORD_MAC] bad record mac'))
+    client, session, _sleeps = make_client(error, retries=3)
+    with pytest.raises(TransportError) as info:
+        client.change_password(TOKEN, NEW_PASSWORD)
+    assert info.value.maybe_acted is True
+    assert session.actions == ['newpass']
+
+
+@pytest.mark.parametrize('query, raw_body, content_type, sent', [
+    (None, None, 'application/x-www-form-urlencoded', None),
+    ({'method': 'campaigns'}, None, 'application/x-www-form-urlencoded', None),
+    (None, b'{"a": 1}', 'application/json', b'{"a": 1}'),
+    (None, (b'<x/>', 'text/xml'), 'text/xml', b'<x/>'),
+])
+def test_call_takes_another_url_a_query_and_a_raw_body(query, raw_body, content_type, sent):
+    client, session, _sleeps = make_client(reply(success=True))
+    client._call('read', {'token': TOKEN}, secrets=(TOKEN,), url=API_URL + '/ecnow.php', query=query, raw_body=raw_body)
+    (call,) = session.calls
+    assert call['url'] == API_URL + '/ecnow.php'
+    assert call['params'] == query
+    assert call['headers']['Content-Type'] == content_type
+    if sent is None:
+        assert call['data'] == {'action': 'read', 'format': 'json', 'token': TOKEN}
+    else:
+        assert call['body'] == sent
