@@ -9,11 +9,13 @@ from __future__ import absolute_import, division, print_function
 __metaclass__ = type
 
 DOCUMENTATION = r'''
-module: rotate_password_file_store
-short_description: The rotate_password role's file store (internal to the role)
+module: contactnow_password_store
+short_description: The file store of the rotate_password role (a live and a pending password, safely)
+version_added: 0.1.0
 description:
   - Reads and writes the password store file of the C(eightbyeight.contactnow.rotate_password) role and its
-    C(<path>.pending) file. Internal to the role; its interface may change without notice.
+    C(<path>.pending) file. The role uses it for its built-in C(file) store; a user's own C(tasks) store may use
+    it too. It talks to no API.
   - Files are created 0600 from the moment they exist (never with the umask's mode first), written to a
     temporary file and renamed into place, and synced to disk. The directory is made 0700 whether or not it
     existed. A directory or file owned by another user, or a symbolic link, is refused.
@@ -39,11 +41,26 @@ options:
     type: str
 author:
   - ContactNow collection maintainers (@eightbyeight)
+extends_documentation_fragment:
+  - eightbyeight.contactnow.attributes
+attributes:
+  check_mode:
+    support: full
+    details:
+      - V(read) runs in check mode; the writes change nothing and report C(changed=true).
+  diff_mode:
+    support: none
+  idempotent:
+    support: partial
+    details:
+      - V(read) and V(drop_pending) are idempotent; V(record_pending) is create-exclusive by design.
+notes:
+  - Not in the C(eightbyeight.contactnow.contactnow) action group, since it takes no connection options.
 '''
 
 EXAMPLES = r'''
 - name: Record a pending password, create-exclusive
-  rotate_password_file_store:
+  eightbyeight.contactnow.contactnow_password_store:
     path: /var/lib/contactnow/api-user.password
     action: record_pending
     value: "{{ next_password }}"
