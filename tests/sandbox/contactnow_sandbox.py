@@ -586,6 +586,20 @@ class SandboxHandler(BaseHTTPRequestHandler):
         return {"ok": True, "now": self.server.state.advance(seconds)}
 
     def _ctl_fault(self, params):
+        batch = params.get("faults")
+        if batch is None:
+            batch = [params]
+        elif not isinstance(batch, list) or not batch or not all(isinstance(item, dict) for item in batch):
+            raise ControlError("'faults' must be a non-empty list of fault objects")
+        # All are checked before any is queued: a bad batch changes nothing.
+        faults = [self._fault_spec(item) for item in batch]
+        pending = 0
+        for spec in faults:
+            pending = self.server.state.add_fault(*spec)
+        return {"ok": True, "pending": pending}
+
+    @staticmethod
+    def _fault_spec(params):
         kind = params.get("kind")
         if kind not in FAULT_KINDS:
             raise ControlError("'kind' must be one of: %s" % ", ".join(FAULT_KINDS))
@@ -601,8 +615,7 @@ class SandboxHandler(BaseHTTPRequestHandler):
         username = params.get("username")
         if username is not None and (not isinstance(username, str) or not username):
             raise ControlError("'username' must be a non-empty string")
-        pending = self.server.state.add_fault(kind, count, action, seconds, username)
-        return {"ok": True, "pending": pending}
+        return kind, count, action, seconds, username
 
     def _ctl_password(self, params):
         username, password = params.get("username"), params.get("password")

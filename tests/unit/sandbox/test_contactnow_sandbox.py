@@ -545,6 +545,16 @@ def test_fault_action_filter_and_count(client):
     assert client.get_control("fault") == {"faults": []}
 
 
+def test_fault_batch(client):
+    batch = {"faults": [{"kind": "http_500", "username": "demo"}, {"kind": "delay", "seconds": 0.1, "action": "get", "count": 2}]}
+    assert client.control("fault", batch) == (200, {"ok": True, "pending": 3})
+    assert [fault["kind"] for fault in client.get_control("fault")["faults"]] == ["http_500", "delay"]
+    # One bad fault and none of the batch is queued.
+    assert client.control("fault", {"faults": [{"kind": "http_503"}, {"kind": "meteor"}]})[0] == 400
+    assert client.control("fault", {"faults": []})[0] == 400
+    assert len(client.get_control("fault")["faults"]) == 2
+
+
 @pytest.mark.parametrize("params", [
     {"kind": "meteor"},
     {"kind": "delay"},
