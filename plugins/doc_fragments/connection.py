@@ -17,6 +17,10 @@ options:
     description:
       - Base URL of the ContactNow API; C(/token.php) is appended to it.
       - Regional bases include V(https://api.contactnow.8x8.com) (US) and V(https://api-106.dxi.eu) (EU).
+      - A URL with a user name or password in it (V(https://user:secret@host)) is refused, so that no
+        credential can show in a log or a message; use O(username) and O(password).
+      - V(http://) is refused unless the host is this machine (V(127.0.0.0/8), V(::1), V(localhost)) or
+        O(allow_insecure_http=true), so that credentials never cross the network in clear text by accident.
       - If not set, the environment variable E(CONTACTNOW_API_URL) is used.
     type: str
     default: https://api.contactnow.8x8.com
@@ -34,18 +38,26 @@ options:
     type: str
   validate_certs:
     description:
-      - Whether to verify the API's TLS certificate. Only turn this off against a test server.
+      - Whether to verify the API's TLS certificate. Only turn this off against a test server;
+        V(false) draws a warning on every task. For a private CA, set O(ca_path) instead.
       - If not set, the environment variable E(CONTACTNOW_VALIDATE_CERTS) is used.
     type: bool
     default: true
   ca_path:
     description:
       - Path to a PEM CA bundle to verify the API's certificate with, for a private CA or a TLS-inspecting proxy.
+      - It must exist and be readable on the machine that runs the task (the managed host for modules,
+        the controller for the lookup); otherwise the task fails before any request.
       - If not set, the environment variable E(CONTACTNOW_CA_PATH) is used; else the system's CAs.
     type: path
   timeout:
     description:
-      - Seconds to wait for each HTTP request.
+      - Seconds one HTTP request may take in all, from connecting to the last byte of the answer
+        (connect, TLS handshake and every read together, not per read). A server that answers
+        slowly or trickles its answer fails within about this many seconds per attempt.
+      - Each retry gets its own O(timeout), so the worst case for a task is about
+        O(timeout) times (O(retries) + 1), plus the backoff between attempts.
+      - Host name resolution (DNS) is left to the system resolver and is not bounded by this.
       - If not set, the environment variable E(CONTACTNOW_TIMEOUT) is used.
     type: int
     default: 30
@@ -73,6 +85,16 @@ options:
       - If not set, the environment variable E(CONTACTNOW_CACHE) is used.
     type: bool
     default: true
+  allow_insecure_http:
+    description:
+      - Allow an V(http://) O(api_url) to a host that is not this machine. The password and tokens
+        then cross the network in clear text, so only set this for a network you trust completely
+        (an isolated test network); every task warns while it is in use.
+      - V(http://) to V(127.0.0.0/8), V(::1) or V(localhost) needs no opt-in.
+      - If not set, the environment variable E(CONTACTNOW_ALLOW_INSECURE_HTTP) is used.
+    type: bool
+    default: false
+    version_added: 0.1.0
 notes:
   - "Tokens are bound to the IP address that requested them. A module runs on the managed host, so
     the token it gets works from that host; use C(delegate_to: localhost) to get a token for the
@@ -154,4 +176,12 @@ options:
         key: cache
     vars:
       - name: contactnow_cache
+  allow_insecure_http:
+    env:
+      - name: CONTACTNOW_ALLOW_INSECURE_HTTP
+    ini:
+      - section: contactnow
+        key: allow_insecure_http
+    vars:
+      - name: contactnow_allow_insecure_http
 '''

@@ -196,45 +196,45 @@ _raw:
       sample: 43187
 '''
 
-from ansible.errors import AnsibleError
+from ansible.errors import AnsibleLookupError
 from ansible.plugins.lookup import LookupBase
+from ansible.utils.display import Display
 
 from ansible_collections.eightbyeight.contactnow.plugins.module_utils._client import ContactNowError, MissingLibraryError
 from ansible_collections.eightbyeight.contactnow.plugins.module_utils._options import ConnectionOptions, OptionError
 from ansible_collections.eightbyeight.contactnow.plugins.module_utils._token import TokenManager
+
+display = Display()
 
 
 class LookupModule(LookupBase):
 
     def run(self, terms, variables=None, **kwargs):
         if terms:
-            raise AnsibleError('the eightbyeight.contactnow.contactnow_token lookup takes no terms; '
-                               'pass options as keywords, for example username=...')
+            raise AnsibleLookupError('the eightbyeight.contactnow.contactnow_token lookup takes no terms; '
+                                     'pass options as keywords, for example username=...')
         self.set_options(var_options=self._own_variables(variables), direct=kwargs)
 
         try:
             result = self._ensure_token()
         except MissingLibraryError as exc:
-            raise AnsibleError('the eightbyeight.contactnow.contactnow_token lookup needs the Python library %s on the '
-                               'controller (pip install %s)' % (exc.library, exc.library)) from None
+            raise AnsibleLookupError('the eightbyeight.contactnow.contactnow_token lookup needs the Python library %s on the '
+                                     'controller (pip install %s)' % (exc.library, exc.library)) from None
         except (ContactNowError, OptionError) as exc:
             # Already one line, secrets scrubbed; "from None" keeps the chain (and -vvv) to that line.
-            raise AnsibleError(str(exc)) from None
+            raise AnsibleLookupError(str(exc)) from None
 
         if self.get_option('details'):
             return [result.as_dict()]
         return [result.token]
 
     def _ensure_token(self):
-        min_ttl = self.get_option('min_ttl')
-        revalidate_interval = self.get_option('revalidate_interval')
-        if min_ttl < 0:
-            raise OptionError('min_ttl must be zero or more seconds')
-        if revalidate_interval < 0:
-            raise OptionError('revalidate_interval must be zero or more seconds')
         options = ConnectionOptions.from_lookup(self)
+        for warning in options.warnings:
+            display.warning('eightbyeight.contactnow.contactnow_token lookup: %s' % warning)
         manager = self._token_manager(options, self.get_option('address'))
-        return manager.ensure(min_ttl, trust_cache_for=revalidate_interval)
+        # min_ttl and revalidate_interval are checked by TokenManager, as for the module.
+        return manager.ensure(self.get_option('min_ttl'), trust_cache_for=self.get_option('revalidate_interval'))
 
     def _token_manager(self, options, address):
         """The one place the lookup builds its TokenManager (tests substitute the client here)."""

@@ -12,20 +12,58 @@ One JSON file per (api_url, username, address) under ``$XDG_CACHE_HOME/eightbyei
 that replaces the entry atomically, and callers serialise read-decide-write with :meth:`locked`,
 an ``flock`` on a side file, so forked lookup workers wait for the one that fetches.  An entry
 holds the token, its expire time and when it was last confirmed valid -- never a password.
+
+A cached token is handed out only to a caller presenting the password it was obtained with: the
+entry keeps a salted PBKDF2 hash of that password (never the password), and a mismatch is a miss.
+The directory must belong to the current user and not be a symbolic link, and entry and lock
+files are opened without following symbolic links, so another local user cannot plant or
+redirect them.
 """
 
 from __future__ import absolute_import, division, print_function
 
 __metaclass__ = type
 
+import binascii
 import errno
 import fcntl
 import hashlib
+import hmac
 import json
 import os
+import stat
 import tempfile
 
 CACHE_SUBDIR = 'eightbyeight.contactnow'
+
+# Enough to make guessing a password from a leaked entry slow, cheap enough for 200 forked readers.
+_PBKDF2_ITERATIONS = 20000
+_NOFOLLOW = getattr(os, 'O_NOFOLLOW', 0)
+
+
+class UnsafeCacheDirectory(OSError):
+    """The cache directory is not safe to use (another owner, a symbolic link, not a directory)."""
+
+    def __init__(self, reason):
+        super(UnsafeCacheDirectory, self).__init__(errno.EPERM, reason)
+
+
+def credential_hash(password, salt=None):
+    """(salt, hash) hex strings of a salted PBKDF2-SHA256 of ``password``."""
+    salt = salt if salt is not None else binascii.hexlify(os.urandom(16)).decode('ascii')
+    digest = hashlib.pbkdf2_hmac('sha256', password.encode('utf-8'), salt.encode('ascii'), _PBKDF2_ITERATIONS)
+    return salt, binascii.hexlify(digest).decode('ascii')
+
+
+def _credential_matches(stored, password):
+    """True when the entry was written for ``password``; an entry without a hash only for no password."""
+    if stored is None or password is None:
+        return stored is None and password is None
+    try:
+        salt, expected = stored['salt'], stored['hash']
+        return hmac.compare_digest(credential_hash(password, salt)[1], expected)
+    except (KeyError, TypeError, ValueError, UnicodeError):
+        return False
 
 
 def default_cache_dir():
@@ -34,12 +72,14 @@ def default_cache_dir():
 
 
 class CacheEntry:
-    """A cached token: ``token``, ``expire`` and ``checked_at`` (epoch seconds of the last validation)."""
+    """A cached token: ``token``, ``expire``, ``checked_at`` (epoch seconds of the last validation) and
+    ``lifetime`` (seconds a freshly issued token was seen to last for the account, when known)."""
 
-    def __init__(self, token, expire, checked_at):
+    def __init__(self, token, expire, checked_at, lifetime=None):
         self.token = token
         self.expire = int(expire)
         self.checked_at = float(checked_at)
+        self.lifetime = int(lifetime) if lifetime is not None else None
 
 
 class TokenCache:
@@ -54,18 +94,32 @@ class TokenCache:
         identity = json.dumps([api_url.rstrip('/'), username or '', address or ''])
         return hashlib.sha256(identity.encode('utf-8')).hexdigest()[:32]
 
-    def read(self, key):
-        """The entry for ``key``, or None when absent or unreadable (a corrupt file is a miss)."""
+    def read(self, key, password=None):
+        """The entry for ``key`` written for ``password``, or None (absent, unreadable, corrupt, or
+        obtained with another password)."""
         try:
-            with open(self._path(key), 'r') as handle:
+            fd = os.open(self._path(key), os.O_RDONLY | _NOFOLLOW)
+            with os.fdopen(fd, 'r') as handle:
                 data = json.load(handle)
-            return CacheEntry(data['token'], data['expire'], data.get('checked_at', 0))
-        except (IOError, OSError, ValueError, KeyError, TypeError):
+            if not _credential_matches(data.get('credential'), password):
+                return None
+            token = data['token']
+            if not isinstance(token, str):
+                return None
+            return CacheEntry(token, data['expire'], data.get('checked_at', 0), data.get('lifetime'))
+        except (IOError, OSError, ValueError, KeyError, TypeError, AttributeError):
             return None
 
-    def write(self, key, token, expire, checked_at):
+    def write(self, key, token, expire, checked_at, password=None, lifetime=None):
+        """Store an entry; with ``password``, only a caller presenting it will read the entry back."""
         self._ensure_directory()
-        payload = json.dumps({'token': token, 'expire': int(expire), 'checked_at': checked_at})
+        entry = {'token': token, 'expire': int(expire), 'checked_at': checked_at}
+        if password is not None:
+            salt, digest = credential_hash(password)
+            entry['credential'] = {'salt': salt, 'hash': digest}
+        if lifetime is not None:
+            entry['lifetime'] = int(lifetime)
+        payload = json.dumps(entry)
         fd, temp_path = tempfile.mkstemp(prefix='.%s.' % key, dir=self.directory)  # mkstemp creates it 0600
         try:
             with os.fdopen(fd, 'w') as handle:
@@ -97,14 +151,22 @@ class TokenCache:
         except OSError as exc:
             if exc.errno != errno.EEXIST:
                 raise
+        info = os.lstat(self.directory)
+        if stat.S_ISLNK(info.st_mode):
+            raise UnsafeCacheDirectory('it is a symbolic link; point XDG_CACHE_HOME at a real directory')
+        if not stat.S_ISDIR(info.st_mode):
+            raise UnsafeCacheDirectory('it is not a directory')
+        if info.st_uid != os.geteuid():
+            raise UnsafeCacheDirectory('it is owned by another user (uid %d, not %d), who could read or plant tokens'
+                                       % (info.st_uid, os.geteuid()))
         # makedirs honours the umask and leaves an existing directory alone: enforce 0700.
-        if os.stat(self.directory).st_mode & 0o777 != 0o700:
+        if info.st_mode & 0o777 != 0o700:
             os.chmod(self.directory, 0o700)
 
 
 class _HeldLock:
     def __init__(self, path):
-        self._fd = os.open(path, os.O_RDWR | os.O_CREAT, 0o600)
+        self._fd = os.open(path, os.O_RDWR | os.O_CREAT | _NOFOLLOW, 0o600)
         try:
             fcntl.flock(self._fd, fcntl.LOCK_EX)
         except BaseException:

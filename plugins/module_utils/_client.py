@@ -21,9 +21,13 @@ from __future__ import absolute_import, division, print_function
 __metaclass__ = type
 
 import collections
+import html
+import os
 import random
+import re
 import socket
 import ssl
+import threading
 import time
 
 from urllib.parse import quote, quote_plus, urlencode
@@ -36,6 +40,10 @@ USER_AGENT = 'eightbyeight.contactnow/%s' % COLLECTION_VERSION
 Token = collections.namedtuple('Token', ['token', 'expire'])
 
 _MAX_SERVER_TEXT = 200
+
+# A token.php reply is about 100 bytes; anything past this is not one (a proxy's page, a wrong URL).
+MAX_REPLY_BYTES = 64 * 1024
+_READ_CHUNK = 8192
 
 
 class ContactNowError(Exception):
@@ -164,12 +172,20 @@ class _Body:
 
 
 def _scrub(text, secrets):
-    """Mask each secret, also in the URL-encoded forms a server echoing its request would use."""
+    """Mask each secret, also as a server echoing its request would write it.
+
+    Covers the URL-encoded forms (either case of hex digits), HTML-escaped echoes (entities are
+    resolved first) and any letter case.
+    """
     text = str(text)
+    if '&' in text:
+        text = html.unescape(text)
     for secret in secrets:
         if secret:
-            for form in sorted(set((secret, quote(secret, safe=''), quote_plus(secret))), key=len, reverse=True):
-                text = text.replace(form, '********')
+            secret = str(secret)
+            forms = set((secret, quote(secret, safe=''), quote_plus(secret), html.escape(secret), html.escape(secret, quote=False)))
+            for form in sorted(forms, key=len, reverse=True):
+                text = re.sub(re.escape(form), '********', text, flags=re.IGNORECASE)
     return text
 
 
@@ -180,6 +196,7 @@ class ContactNowClient:
         self.options = options
         self._session = session
         self.retry_policy = retry_policy or RetryPolicy(options.retries)
+        self.max_reply_bytes = MAX_REPLY_BYTES  # callers of other, larger APIs may raise it
 
     # -- the four actions ------------------------------------------------------------------------
 
@@ -255,28 +272,69 @@ class ContactNowClient:
         from exception types: the body is a file-like object that records being read, and urllib3
         reads it only after the TCP connection, the TLS handshake and the request headers have all
         succeeded.  A failure while the body is unread proves the request never arrived.
+
+        ``timeout`` bounds the whole attempt: a watchdog shuts the connection down when it runs out,
+        whether the server is silent or trickles bytes, and the answer is read in chunks, at most
+        :data:`MAX_REPLY_BYTES` of it.
         """
         if raw_body is not None:
             body = raw_body
         session = self.session()
         payload = _Body.of(body)
-        headers = {'Content-Type': payload.content_type}
-        try:
-            response = session.post(
-                url or self.options.token_url, data=payload, params=query or None, headers=headers,
-                timeout=self.options.timeout, verify=self.options.verify, allow_redirects=False)
-        except Exception as exc:  # every failure becomes ours; which one depends on payload.was_read
-            raise self._failure(action, exc, payload.was_read, secrets, idempotent)
-        return self._reply(action, response, secrets, idempotent)
+        headers = {'Content-Type': payload.content_type, 'Accept-Encoding': 'identity', 'Connection': 'close'}
+        with _Deadline(self.options.timeout) as deadline:
+            try:
+                response = session.post(
+                    url or self.options.token_url, data=payload, params=query or None, headers=headers,
+                    timeout=self.options.timeout, verify=self.options.verify, allow_redirects=False, stream=True)
+                try:
+                    content = self._read_answer(action, response, deadline)
+                finally:
+                    response.close()
+            except (ContactNowError, _Transient):
+                raise
+            except Exception as exc:  # every failure becomes ours; which one depends on payload.was_read
+                raise self._failure(action, exc, payload.was_read, secrets, idempotent, deadline)
+        return self._reply(action, response.status_code, response.headers, content, secrets, idempotent)
 
-    def _failure(self, action, exc, was_read, secrets, idempotent):
+    def _read_answer(self, action, response, deadline):
+        """The body, read in chunks, bounded in size and by the attempt's deadline."""
+        raw = getattr(response, 'raw', None)
+        if raw is None:  # a Response built in memory (tests, adapters that preload)
+            return _bounded(response.content, self.max_reply_bytes, action, self.options.host)
+        read = getattr(raw, 'read1', None) or raw.read
+        chunks = []
+        size = 0
+        while True:
+            if deadline.passed:
+                raise socket.timeout('deadline')
+            try:
+                chunk = read(_READ_CHUNK, decode_content=True)
+            except TypeError:  # a file-like raw without decode_content
+                chunk = read(_READ_CHUNK)
+            if deadline.passed:
+                raise socket.timeout('deadline')  # the watchdog cut the stream: not a genuine end
+            if not chunk:
+                return b''.join(chunks)
+            size += len(chunk)
+            if size > self.max_reply_bytes:
+                raise ReplyError('the answer is too large (more than %d KiB; a token.php reply is about 100 bytes); '
+                                 'check that api_url points at the ContactNow API' % (self.max_reply_bytes // 1024),
+                                 action=action, host=self.options.host)
+            chunks.append(chunk)
+
+    def _failure(self, action, exc, was_read, secrets, idempotent, deadline):
         """The error (or _Transient) for an exception raised while sending or receiving."""
         import requests  # imported by session() already
 
         cause = _one_line(_scrub(_root_cause(exc), secrets))
         timeout = self.options.timeout
+        timed_out = deadline.passed or isinstance(exc, (requests.exceptions.Timeout, socket.timeout))
         if not was_read:
             # Provably never received: safe to retry any action, newpass included.
+            if timed_out:
+                return self._transport(action, 'could not connect within %d seconds (timeout)' % timeout, idempotent,
+                                       maybe_acted=False)
             if isinstance(exc, requests.exceptions.SSLError) or _is_tls_error(exc):
                 if _is_certificate_error(exc):
                     message = ('TLS verification failed (%s). If the server uses a private CA, point ca_path at its bundle'
@@ -289,43 +347,48 @@ class ContactNowClient:
                                 requests.exceptions.MissingSchema, requests.exceptions.InvalidHeader)):
                 return TransportError('the request could not be sent (%s); check api_url' % cause,
                                       maybe_acted=False, action=action, host=self.options.host)
-            if isinstance(exc, requests.exceptions.Timeout):
-                return self._transport(action, 'could not connect within %d seconds (timeout)' % timeout, idempotent,
-                                       maybe_acted=False)
             if isinstance(exc, (requests.exceptions.ConnectionError, OSError)):
                 return self._transport(action, 'could not connect (%s)' % cause, idempotent, maybe_acted=False)
             return TransportError('the request could not be sent (%s: %s); check api_url' % (type(exc).__name__, cause),
                                   maybe_acted=False, action=action, host=self.options.host)
         # The server may have received the request and acted on it.
-        if isinstance(exc, requests.exceptions.Timeout) or isinstance(exc, socket.timeout):
-            return self._transport(action, 'no answer within %d seconds (timeout)' % timeout, idempotent)
+        if timed_out:
+            return self._transport(action, 'no complete answer within %d seconds (timeout)' % timeout, idempotent)
         if isinstance(exc, (requests.exceptions.ConnectionError, requests.exceptions.ChunkedEncodingError,
                             requests.exceptions.ContentDecodingError, OSError)) or _is_tls_error(exc) \
-                or type(exc).__name__ in ('ProtocolError', 'IncompleteRead', 'RemoteDisconnected'):
+                or type(exc).__name__ in ('ProtocolError', 'IncompleteRead', 'RemoteDisconnected', 'HTTPException',
+                                          'BadStatusLine', 'LineTooLong', 'DecodeError'):
             return self._transport(action, 'the connection broke after the request was sent (%s)' % cause, idempotent)
         return TransportError('the request failed after it was sent (%s: %s)' % (type(exc).__name__, cause),
                               action=action, host=self.options.host)
 
-    def _reply(self, action, response, secrets, idempotent):
+    def _reply(self, action, status, headers, content, secrets, idempotent):
+        """Decode an HTTP answer.  Only HTTP 200 carries an API reply (the API signals errors in the body)."""
         host = self.options.host
-        status = response.status_code
+        where = _scrub(self.options.api_url, secrets)
         if status == 429 or status >= 500:
-            error = TransportError('the server answered HTTP %d' % status, action=action, host=host)
+            error = TransportError('the server answered HTTP %d (%s); it is busy or failing, try again later'
+                                   % (status, 'too many requests' if status == 429 else 'a server error'),
+                                   action=action, host=host)
             if idempotent:
-                raise _Transient(error, retry_after=_retry_after(response))
+                raise _Transient(error, retry_after=_retry_after(headers))
             raise error
+        if status != 200:
+            raise TransportError('the server answered HTTP %d, not 200: %s' % (status, _status_hint(status, where)),
+                                 action=action, host=host)
         try:
-            reply = decode_reply(response.content)
+            reply = decode_reply(content)
         except UndecodableReply as exc:
-            if status != 200:
-                raise TransportError('the server answered HTTP %d; check that api_url (%s) is the ContactNow API base URL'
-                                     % (status, self.options.api_url), action=action, host=host)
-            error = ReplyError('%s; check that api_url (%s) points at the ContactNow API'
-                               % (_scrub(exc, secrets), self.options.api_url), action=action, host=host)
-            if idempotent:
-                raise _Transient(error)
-            raise error
-        return reply
+            message = '%s; check that api_url (%s) points at the ContactNow API' % (_one_line(_scrub(exc, secrets)), where)
+        except Exception as exc:  # RecursionError, MemoryError from a hostile document, a decoder bug
+            message = 'the answer could not be decoded (%s); check that api_url (%s) points at the ContactNow API' \
+                      % (type(exc).__name__, where)
+        else:
+            return reply
+        error = ReplyError(message, action=action, host=host)
+        if idempotent:
+            raise _Transient(error)
+        raise error
 
     def _transport(self, action, message, idempotent, maybe_acted=True):
         error = TransportError(message, maybe_acted=maybe_acted, action=action, host=self.options.host)
@@ -354,26 +417,46 @@ class ContactNowClient:
                 raise MissingLibraryError('requests', exc)
             self._session = requests.Session()
             self._session.headers['User-Agent'] = USER_AGENT
+            adapter = _deadline_adapter()
+            if adapter is not None:
+                self._session.mount('https://', adapter)
+                self._session.mount('http://', adapter)
         return self._session
 
 
+# Plain words for the low-level failures whose own text is a repr or a tuple.
+_PLAIN_CAUSES = (
+    ('IncompleteRead', 'the connection closed before the whole answer arrived'),
+    ('RemoteDisconnected', 'the server closed the connection without answering'),
+    ('ConnectionResetError', 'the connection was reset'),
+    ('BrokenPipeError', 'the connection was closed while the request was being sent'),
+    ('ConnectionRefusedError', 'connection refused'),
+    ('LineTooLong', 'the answer has an overlong header line'),
+    ('BadStatusLine', 'the answer is not HTTP'),
+)
+
+
 def _root_cause(exc):
-    """The innermost reason of a requests/urllib3 error, without its repr noise."""
-    seen = exc
-    for dummy in range(8):  # exceptions wrap each other a few levels deep; never loop on a cycle
-        inner = getattr(seen, 'reason', None) or (seen.args[0] if seen.args and isinstance(seen.args[0], BaseException) else None)
-        if not isinstance(inner, BaseException) or inner is seen:
-            break
-        seen = inner
+    """The innermost reason of a requests/urllib3 error, in words, without repr noise."""
+    causes = _causes(exc)
+    for name, words in _PLAIN_CAUSES:
+        if any(type(inner).__name__ == name for inner in causes):
+            return words
+    for inner in causes:
+        if isinstance(inner, socket.gaierror):
+            return 'the host name could not be resolved (%s)' % (inner.strerror or inner)
+    seen = causes[-1] if causes else exc
+    for inner in causes:  # the innermost in the reason/args chain that has text of its own
+        if str(inner) and not str(inner).startswith('('):
+            seen = inner
     text = str(seen)
     # urllib3 prefixes messages with an object repr such as "<urllib3.connection.HTTPConnection object at 0x..>: "
-    if text.startswith('<') and '>: ' in text:
-        text = text.split('>: ', 1)[1]
-    return text
+    text = re.sub(r'<[^<>]{0,200} object at 0x[0-9a-fA-F]+>:? ?', '', text)
+    return text[:300] or type(seen).__name__
 
 
 def _causes(exc):
-    """The exception and the ones it wraps (reason, args[0], __cause__, __context__), a few levels deep."""
+    """The exception and the ones it wraps (reason, args, __cause__, __context__), a few levels deep."""
     found = []
     pending = [exc]
     while pending and len(found) < 16:
@@ -381,8 +464,9 @@ def _causes(exc):
         if not isinstance(current, BaseException) or any(current is seen for seen in found):
             continue
         found.append(current)
-        pending.extend([getattr(current, 'reason', None), current.args[0] if current.args else None,
-                        current.__cause__, current.__context__])
+        pending.append(getattr(current, 'reason', None))
+        pending.extend(arg for arg in current.args[:4] if isinstance(arg, BaseException))
+        pending.extend((current.__cause__, current.__context__))
     return found
 
 
@@ -405,9 +489,150 @@ def _one_line(text):
     return ' '.join(str(text).split())
 
 
-def _retry_after(response):
-    value = response.headers.get('Retry-After')
+def _retry_after(headers):
+    value = headers.get('Retry-After')
     try:
         return float(value) if value is not None else None
     except ValueError:
         return None
+
+
+def _status_hint(status, where):
+    if 300 <= status < 400:
+        return ('a redirect, which is not followed so that credentials only go where api_url points; '
+                'set api_url (%s) to the address the API answers at' % where)
+    if status in (401, 403, 407):
+        return ('access was refused before the API saw the request; check that api_url (%s) is the ContactNow API '
+                'and whether a proxy in between needs configuring' % where)
+    if status == 404:
+        return 'no token.php there; check that api_url (%s) is the ContactNow API base URL' % where
+    return 'check that api_url (%s) is the ContactNow API and that nothing in between rewrites requests' % where
+
+
+def _bounded(content, limit, action, host):
+    if len(content) > limit:
+        raise ReplyError('the answer is too large (more than %d KiB); check that api_url points at the ContactNow API'
+                         % (limit // 1024), action=action, host=host)
+    return content
+
+
+# -- the per-attempt deadline ------------------------------------------------------------------------
+
+_WATCHED = threading.local()
+
+
+class _Deadline:
+    """Shuts down the attempt's connection when ``seconds`` have passed.
+
+    A socket timeout only bounds each read, so a server that trickles one byte a second never
+    trips it; this watchdog bounds connect, TLS handshake, headers and body together.  The
+    connection registers its socket here as it is created (see ``_deadline_adapter``).
+    """
+
+    def __init__(self, seconds):
+        self.expires_at = time.monotonic() + seconds
+        self.fired = False
+        self._sockets = []
+        self._lock = threading.Lock()
+        self._timer = threading.Timer(seconds, self._fire)
+        self._timer.daemon = True
+
+    @property
+    def passed(self):
+        return self.fired or time.monotonic() >= self.expires_at
+
+    def __enter__(self):
+        _WATCHED.deadline = self
+        self._timer.start()
+        return self
+
+    def __exit__(self, *exc_info):
+        with self._lock:
+            self._timer.cancel()
+            self._sockets = []
+        _WATCHED.deadline = None
+        return False
+
+    def watch(self, sock):
+        try:
+            identity = (sock.fileno(), sock.getsockname(), sock.getpeername())
+        except OSError:
+            return
+        with self._lock:
+            self._sockets.append(identity)
+            if self.fired:
+                _shut_down(identity)
+
+    def _fire(self):
+        with self._lock:
+            self.fired = True
+            for identity in self._sockets:
+                _shut_down(identity)
+
+
+def _shut_down(identity):
+    """Shut down the connection behind a descriptor, if it still is the one registered.
+
+    TLS wrapping detaches the socket object that was registered, so the descriptor is duplicated
+    and checked against the recorded addresses (never touching a reused descriptor).
+    """
+    fileno, local, peer = identity
+    try:
+        dup = socket.socket(fileno=os.dup(fileno))
+    except OSError:
+        return
+    try:
+        if dup.getsockname() == local and dup.getpeername() == peer:
+            dup.shutdown(socket.SHUT_RDWR)
+    except OSError:
+        pass
+    finally:
+        dup.close()
+
+
+def _deadline_adapter():
+    """A requests transport whose new connections register with the current _Deadline, or None."""
+    try:
+        from requests.adapters import HTTPAdapter
+        from urllib3.connection import HTTPConnection, HTTPSConnection
+        from urllib3.connectionpool import HTTPConnectionPool, HTTPSConnectionPool
+    except ImportError:
+        return None
+
+    def watched(connection_class):
+        class Watched(connection_class):
+            def _new_conn(self):
+                sock = super(Watched, self)._new_conn()
+                deadline = getattr(_WATCHED, 'deadline', None)
+                if deadline is not None:
+                    deadline.watch(sock)
+                return sock
+        return Watched
+
+    class WatchedPool(HTTPConnectionPool):
+        ConnectionCls = watched(HTTPConnection)
+
+    class WatchedTLSPool(HTTPSConnectionPool):
+        ConnectionCls = watched(HTTPSConnection)
+
+    pools = {'http': WatchedPool, 'https': WatchedTLSPool}
+
+    class DeadlineAdapter(HTTPAdapter):
+        def init_poolmanager(self, *args, **kwargs):
+            super(DeadlineAdapter, self).init_poolmanager(*args, **kwargs)
+            _use_pools(self.poolmanager, pools)
+
+        def proxy_manager_for(self, *args, **kwargs):
+            manager = super(DeadlineAdapter, self).proxy_manager_for(*args, **kwargs)
+            _use_pools(manager, pools)
+            return manager
+
+    return DeadlineAdapter()
+
+
+def _use_pools(manager, pools):
+    # Only plain HTTP(S) managers: a SOCKS manager has its own connection classes (then the socket
+    # timeout still bounds each read).
+    current = getattr(manager, 'pool_classes_by_scheme', None)
+    if isinstance(current, dict) and all(cls.__module__ == 'urllib3.connectionpool' for cls in current.values()):
+        manager.pool_classes_by_scheme = dict(current, **pools)

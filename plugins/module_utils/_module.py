@@ -29,12 +29,21 @@ class ContactNowModule(AnsibleModule):
         spec = connection_argument_spec()
         spec.update(argument_spec)
         super(ContactNowModule, self).__init__(argument_spec=spec, **kwargs)
+        self._warned = []
 
-    def connection_options(self):
+    def connection_options(self, **changes):
+        """The validated connection options (with ``changes`` applied); their warnings are shown once."""
         try:
-            return ConnectionOptions.from_module(self)
+            options = ConnectionOptions.from_module(self)
+            if changes:
+                options = options.replaced(**changes)
         except OptionError as exc:
             self.fail_json(msg=str(exc))
+        for warning in options.warnings:
+            if warning not in self._warned:
+                self._warned.append(warning)
+                self.warn(warning)
+        return options
 
     def run(self, body):
         """Call ``body()`` and report its dict with exit_json, or its error with fail_json.

@@ -20,6 +20,11 @@ import time
 
 from ansible_collections.eightbyeight.contactnow.plugins.module_utils._cache import TokenCache
 from ansible_collections.eightbyeight.contactnow.plugins.module_utils._client import ContactNowClient, ContactNowError, InvalidTokenError
+from ansible_collections.eightbyeight.contactnow.plugins.module_utils._options import require_seconds
+
+# The longest a token plausibly lasts: documented as 12 hours ("subject to change").  A min_ttl
+# above it is judged against what get returned, without deleting the token other hosts use.
+MAX_PLAUSIBLE_LIFETIME = 12 * 3600
 
 
 class CacheUnusableError(ContactNowError):
@@ -51,6 +56,7 @@ class TokenManager:
         if options.cache:
             self.cache = cache or TokenCache()
         self._key = TokenCache.key(options.api_url, options.username, self.address)
+        self._lifetime = None  # seconds a freshly issued token lasts for this account, once seen
 
     # -- public decisions ------------------------------------------------------------------------
 
@@ -58,8 +64,12 @@ class TokenManager:
         """Hold a token valid for at least ``min_ttl`` seconds; get (and renew) one if needed.
 
         ``trust_cache_for``: seconds during which a cached entry confirmed valid is believed without
-        asking the API (the lookup's fan-out); None always validates what is held.
+        asking the API (the lookup's fan-out); None always validates what is held.  Both are checked
+        here, so the module and the lookup accept the same values.
         """
+        min_ttl = require_seconds(min_ttl, 'min_ttl')
+        if trust_cache_for is not None:
+            trust_cache_for = require_seconds(trust_cache_for, 'revalidate_interval')
         with self._locked():
             entry = None if held_token else self._read_cache()
             held = held_token or (entry.token if entry else None)
@@ -91,6 +101,9 @@ class TokenManager:
 
     def remove(self, held_token=None, check_mode=False):
         """Make the held token unusable; ``changed`` only when it was valid."""
+        if not held_token and self.cache is not None:
+            # The cached token is only used by a caller presenting the password it was obtained with.
+            self.options.require_credentials('find the cached token to delete (or pass the token option)')
         with self._locked():
             entry = None if held_token else self._read_cache()
             held = held_token or (entry.token if entry else None)
@@ -118,18 +131,25 @@ class TokenManager:
         """Evict this account's cached token (after delete or newpass elsewhere)."""
         self._evict_cache()
 
-    def remember(self, token, expire):
-        """Record a token obtained outside ensure() (the password module's verifying get) as the cached one."""
+    def remember(self, token, expire, password=None):
+        """Record a token obtained outside ensure() (the password module's verifying get) as the cached one.
+
+        ``password``: the password the token was obtained with, when it is not the options' one (after
+        a rotation, the new password); only callers presenting it are handed the token.
+        """
         with self._locked():
-            self._write_cache(token, expire)
+            self._write_cache(token, expire, password=password)
 
     # -- helpers ---------------------------------------------------------------------------------
 
     def _get_fresh(self, min_ttl):
         self.options.require_credentials()
         token = self.client.get_token(self.options.username, self.options.password, self.address)
-        if token.expire - self._now() < min_ttl:
-            # get hands back the current token while it is valid: delete it to be issued a new one.
+        left = token.expire - self._now()
+        if left < min_ttl:
+            # get hands back the current token while it is valid: delete it to be issued a new one --
+            # unless no new token could meet min_ttl either: other hosts may be using this one.
+            self._refuse_hopeless_min_ttl(min_ttl, left)
             try:
                 self.client.delete(token.token)
             except InvalidTokenError:
@@ -139,14 +159,32 @@ class TokenManager:
                 raise ContactNowError(
                     'the token for address %s has %d seconds left, less than min_ttl (%d), and a token bound to another '
                     'address cannot be deleted from here to get a new one; lower min_ttl, or run the task on that machine'
-                    % (self.address, token.expire - self._now(), min_ttl), action='delete', host=self.options.host)
+                    % (self.address, left, min_ttl), action='delete', host=self.options.host)
+            self._evict_cache()
             token = self.client.get_token(self.options.username, self.options.password, self.address)
-            lifetime = token.expire - self._now()
+            # Issued just now (ours was deleted): its lifetime is what any new token gets.
+            self._lifetime = lifetime = token.expire - self._now()
             if lifetime < min_ttl:
+                self._write_cache(token.token, token.expire)  # keep the lesson (and the valid token) for next time
                 raise ContactNowError(
                     'a fresh token is valid for only %d seconds, less than min_ttl (%d); lower min_ttl' % (lifetime, min_ttl),
                     action='get', host=self.options.host)
         return token
+
+    def _refuse_hopeless_min_ttl(self, min_ttl, left):
+        """Fail, before any delete, when no token the API issues can have min_ttl seconds left."""
+        entry = self._read_cache()
+        known = self._lifetime if self._lifetime is not None else (entry.lifetime if entry else None)
+        if known is not None and known < min_ttl:
+            raise ContactNowError(
+                'min_ttl (%d) is more than a new token lasts for this account (%d seconds, seen when one was last issued); '
+                'lower min_ttl (the current token, %d seconds left, was kept)' % (min_ttl, known, left),
+                action='get', host=self.options.host)
+        if known is None and min_ttl > MAX_PLAUSIBLE_LIFETIME:
+            raise ContactNowError(
+                'min_ttl (%d) is more than a ContactNow token lasts (about %d hours); the token the API returned has %d '
+                'seconds left; lower min_ttl (the current token was kept)' % (min_ttl, MAX_PLAUSIBLE_LIFETIME // 3600, left),
+                action='get', host=self.options.host)
 
     def _expire_or_none(self, token):
         try:
@@ -160,13 +198,18 @@ class TokenManager:
         return self._cache_io(self.cache.locked, self._key)
 
     def _read_cache(self):
+        """The account's entry, only if it was written for the password presented now."""
         if self.cache is None:
             return None
-        return self.cache.read(self._key)
+        entry = self.cache.read(self._key, self.options.password)
+        if entry is not None and self._lifetime is None:
+            self._lifetime = entry.lifetime
+        return entry
 
-    def _write_cache(self, token, expire):
+    def _write_cache(self, token, expire, password=None):
         if self.cache is not None:
-            self._cache_io(self.cache.write, self._key, token, expire, self._now())
+            self._cache_io(self.cache.write, self._key, token, expire, self._now(),
+                           password if password is not None else self.options.password, self._lifetime)
 
     def _evict_cache(self):
         if self.cache is not None:

@@ -27,7 +27,9 @@ extends_documentation_fragment:
   - eightbyeight.contactnow.attributes.INFO_MODULE
 options:
   token:
-    description: The token to validate.
+    description:
+      - The token to validate.
+      - Treated as a secret (C(no_log)); it is never returned.
     type: str
     required: true
 seealso:
@@ -80,13 +82,12 @@ from ansible_collections.eightbyeight.contactnow.plugins.module_utils._token imp
 def main():
     module = ContactNowModule(
         argument_spec=dict(
-            # Not no_log: the token is what the user asks about, and it is not returned.
-            token=dict(type='str', required=True, no_log=False),
+            # no_log: a credential; the module never returns it, and -vvv or the host's log must not show it.
+            token=dict(type='str', required=True, no_log=True),
         ),
         supports_check_mode=True,
     )
-    options = module.connection_options()
-    options.cache = False  # validating reads nothing from and writes nothing to the cache
+    options = module.connection_options(cache=False)  # validating reads nothing from and writes nothing to the cache
     module.run(lambda: dict(changed=False, **TokenManager(options).inspect(module.params['token'])))
 
 

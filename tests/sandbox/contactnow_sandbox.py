@@ -34,9 +34,14 @@ API_PATHS = ("/token.php", "/api/token.php")
 CONTROL_PREFIX = "/_sandbox/"
 ACTIONS = ("get", "validate", "delete", "newpass")
 FAULT_KINDS = ("http_500", "http_503", "http_429", "reset_before", "reset_after", "truncated", "html", "garbage", "delay",
-               "tls_break_after")
+               "tls_break_after", "oversized", "trickle", "http_302", "http_404")
 # Faults after which the action has been carried out on the server side.
-FAULTS_AFTER_ACTION = ("reset_after", "truncated", "delay", "tls_break_after")
+FAULTS_AFTER_ACTION = ("reset_after", "truncated", "delay", "tls_break_after", "trickle")
+# Faults whose seconds default to 1 (delay has no default: it must be asked for).
+FAULT_DEFAULT_SECONDS = {"trickle": 1}
+# The oversized page: HTTP 200, about 2.4 MB of unclosed "<title" fragments (a quadratic regex's worst case).
+OVERSIZED_FRAGMENT = "<title"
+OVERSIZED_REPEAT = 400000
 # action_outcome of a delayed request while its action has not been carried out yet.
 PENDING = "pending"
 MAX_BODY = 1024 * 1024
@@ -94,6 +99,10 @@ class SandboxState:
         self.faults = []
         self.log = []
         self.clock_offset = 0.0
+        # Every password and token this sandbox ever saw or issued, for secret scanners; kept
+        # across resets (see secrets()).
+        self.seen_passwords = set(self.initial_accounts.values())
+        self.issued_tokens = set()
         self.reset()
 
     # --- control operations -------------------------------------------------------------
@@ -117,26 +126,61 @@ class SandboxState:
     def set_password(self, username, password):
         with self.lock:
             self.passwords[username] = password
+            self.seen_passwords.add(password)
 
-    def add_fault(self, kind, count, action, seconds):
+    def add_fault(self, kind, count, action, seconds, username=None):
         with self.lock:
-            self.faults.append({"kind": kind, "count": count, "action": action, "seconds": seconds})
+            self.faults.append({"kind": kind, "count": count, "action": action, "seconds": seconds, "username": username})
             return sum(fault["count"] for fault in self.faults)
 
     def pending_faults(self):
         with self.lock:
             return [dict(fault) for fault in self.faults]
 
-    def take_fault(self, action):
-        """Consume one fault that applies to this action (faults without an action match all)."""
+    def take_fault(self, action, account=None):
+        """Consume one fault that applies to this action and account (unset filters match all)."""
         with self.lock:
             for fault in self.faults:
-                if fault["action"] is None or fault["action"] == action:
-                    fault["count"] -= 1
-                    if fault["count"] <= 0:
-                        self.faults.remove(fault)
-                    return dict(fault)
+                if fault["action"] not in (None, action) or fault["username"] not in (None, account):
+                    continue
+                fault["count"] -= 1
+                if fault["count"] <= 0:
+                    self.faults.remove(fault)
+                return dict(fault)
         return None
+
+    def account_of(self, args):
+        """The account a request is for: its username, else its token's owner; None if unknown."""
+        with self.lock:
+            if args.get("username"):
+                return args["username"]
+            info = self.tokens.get(args.get("token") or "")
+            return info["username"] if info else None
+
+    def note_secrets(self, args):
+        """Remember every password a request carried (right or wrong), for secrets()."""
+        if args.get("password"):
+            with self.lock:
+                self.seen_passwords.add(args["password"])
+
+    def note_token(self, token):
+        with self.lock:
+            self.issued_tokens.add(token)
+
+    def fake_success(self, action):
+        """A success reply for this action that carries out nothing; a get's token never works."""
+        if action == "get":
+            token = secrets.token_hex(20)
+            self.note_token(token)
+            return {"success": True, "token": token, "expire": int(self.now() + self.token_lifetime)}
+        if action == "validate":
+            return {"success": True, "expire": int(self.now() + self.token_lifetime)}
+        return {"success": True}
+
+    def secrets(self):
+        """Every password seen and token issued since start -- what no client output may contain."""
+        with self.lock:
+            return {"passwords": sorted(self.seen_passwords), "tokens": sorted(self.issued_tokens)}
 
     def record(self, entry):
         with self.lock:
@@ -197,6 +241,7 @@ class SandboxState:
         token = secrets.token_hex(20)
         expire = int(now + self.token_lifetime)
         self.tokens[token] = {"username": username, "address": address, "expire": expire}
+        self.issued_tokens.add(token)
         return {"success": True, "token": token, "expire": expire}
 
     def _usable_token(self, args, client):
@@ -259,6 +304,17 @@ def garbage_body():
     # Starts with text that is neither JSON nor XML, so no decoder can accept it by luck.
     return ("Warning: mysqli_connect(): (HY000/2002): %s in /var/www/html/token.php on line %d\n"
             % (secrets.token_urlsafe(24), 10 + secrets.randbelow(90))).encode("utf-8")
+
+
+_OVERSIZED_PAGE = []
+
+
+def oversized_page():
+    """The oversized fault's body, built once."""
+    if not _OVERSIZED_PAGE:
+        _OVERSIZED_PAGE.append(("<!DOCTYPE html>\n<html><head>" + OVERSIZED_FRAGMENT * OVERSIZED_REPEAT
+                                + "</head><body></body></html>\n").encode("ascii"))
+    return _OVERSIZED_PAGE[0]
 
 
 def names_of(pairs):
@@ -352,6 +408,7 @@ class SandboxHandler(BaseHTTPRequestHandler):
             "path": url.path,
             "url_args": names_of(url_pairs),
             "body_args": names_of(body_pairs),
+            "account": self.server.state.account_of(args),
             "client": self.client_address[0],
             "time": int(self.server.state.now()),
             "outcome": None,
@@ -374,12 +431,13 @@ class SandboxHandler(BaseHTTPRequestHandler):
     def _answer_api(self, args, entry, record_once):
         """Carry out the request (unless a fault says not to); return what sends the reply."""
         state = self.server.state
+        state.note_secrets(args)
         fmt = (args.get("format") or "json").lower()
-        fault = state.take_fault(args.get("action"))
+        fault = state.take_fault(args.get("action"), entry["account"])
         if fault is not None:
             entry["outcome"] = "fault:%s" % fault["kind"]
             if fault["kind"] not in FAULTS_AFTER_ACTION:
-                return lambda: self._send_fault(fault["kind"])
+                return lambda: self._send_fault(fault["kind"], args.get("action"), fmt)
             if fault["kind"] == "delay":
                 # Logged at once, so a test can see the request while its action is still pending.
                 # Other requests are served meanwhile: each connection has its own thread, and the
@@ -403,7 +461,27 @@ class SandboxHandler(BaseHTTPRequestHandler):
             return self._break_tls
         if fault is not None and fault["kind"] == "truncated":
             return lambda: self._send(200, body[:len(body) // 2], REPLY_CONTENT_TYPE)
+        if fault is not None and fault["kind"] == "trickle":
+            return lambda: self._trickle(body, fault["seconds"])
         return lambda: self._send(200, body, REPLY_CONTENT_TYPE)
+
+    def _trickle(self, body, interval):
+        """The whole reply -- status line, headers, body -- one byte every ``interval`` seconds.
+
+        Each byte comes well within any per-read timeout, so only a client with an overall
+        deadline gives up in time. Stops as soon as a write fails (the client hung up).
+        """
+        self.close_connection = True
+        head = ("%s 200 OK\r\nServer: %s\r\nDate: %s\r\nContent-Type: %s\r\nContent-Length: %d\r\n"
+                "Connection: close\r\n\r\n" % (self.protocol_version, self.version_string(), self.date_time_string(),
+                                                 REPLY_CONTENT_TYPE, len(body)))
+        for index, byte in enumerate(head.encode("latin-1") + body):
+            if index:
+                time.sleep(interval)
+            try:
+                self.wfile.write(bytes((byte,)))
+            except OSError:
+                return
 
     def _break_tls(self):
         """Instead of the reply, a TLS record that fails its integrity check, then close.
@@ -429,9 +507,18 @@ class SandboxHandler(BaseHTTPRequestHandler):
             pass
         self.connection.close()
 
-    def _send_fault(self, kind):
+    def _send_fault(self, kind, action, fmt):
         """Faults that answer (or hang up) without carrying out the action."""
-        if kind == "reset_before":
+        if kind in ("http_302", "http_404"):
+            # Not an API reply, whatever the body says: the body is a plausible success (with a
+            # token that does not work) so that only a client that checks the status rejects it.
+            status = int(kind[-3:])
+            headers = {"Location": "/moved/token.php"} if status == 302 else {}
+            body = render(self.server.state.fake_success(action), fmt if fmt in ("json", "xml") else "json")
+            self._send(status, body, REPLY_CONTENT_TYPE, headers)
+        elif kind == "oversized":
+            self._send(200, oversized_page(), "text/html; charset=UTF-8")
+        elif kind == "reset_before":
             self._drop_connection()
         elif kind == "http_429":
             self._send(429, ERROR_PAGES[429].encode(), "text/html", {"Retry-After": "1"})
@@ -450,6 +537,7 @@ class SandboxHandler(BaseHTTPRequestHandler):
             ("GET", "log"): self._ctl_log,
             ("GET", "state"): self._ctl_state,
             ("GET", "fault"): self._ctl_faults,
+            ("GET", "secrets"): self._ctl_secrets,
             ("POST", "reset"): self._ctl_reset,
             ("POST", "clear_log"): self._ctl_clear_log,
             ("POST", "advance"): self._ctl_advance,
@@ -480,6 +568,9 @@ class SandboxHandler(BaseHTTPRequestHandler):
     def _ctl_faults(self, _params):
         return {"faults": self.server.state.pending_faults()}
 
+    def _ctl_secrets(self, _params):
+        return self.server.state.secrets()
+
     def _ctl_reset(self, _params):
         self.server.state.reset()
         return {"ok": True}
@@ -495,6 +586,20 @@ class SandboxHandler(BaseHTTPRequestHandler):
         return {"ok": True, "now": self.server.state.advance(seconds)}
 
     def _ctl_fault(self, params):
+        batch = params.get("faults")
+        if batch is None:
+            batch = [params]
+        elif not isinstance(batch, list) or not batch or not all(isinstance(item, dict) for item in batch):
+            raise ControlError("'faults' must be a non-empty list of fault objects")
+        # All are checked before any is queued: a bad batch changes nothing.
+        faults = [self._fault_spec(item) for item in batch]
+        pending = 0
+        for spec in faults:
+            pending = self.server.state.add_fault(*spec)
+        return {"ok": True, "pending": pending}
+
+    @staticmethod
+    def _fault_spec(params):
         kind = params.get("kind")
         if kind not in FAULT_KINDS:
             raise ControlError("'kind' must be one of: %s" % ", ".join(FAULT_KINDS))
@@ -504,11 +609,13 @@ class SandboxHandler(BaseHTTPRequestHandler):
         action = params.get("action")
         if action is not None and action not in ACTIONS:
             raise ControlError("'action' must be one of: %s" % ", ".join(ACTIONS))
-        seconds = params.get("seconds", 0 if kind != "delay" else None)
+        seconds = params.get("seconds", FAULT_DEFAULT_SECONDS.get(kind, 0) if kind != "delay" else None)
         if isinstance(seconds, bool) or not isinstance(seconds, (int, float)) or seconds < 0:
             raise ControlError("'seconds' must be a non-negative number (required for delay)")
-        pending = self.server.state.add_fault(kind, count, action, seconds)
-        return {"ok": True, "pending": pending}
+        username = params.get("username")
+        if username is not None and (not isinstance(username, str) or not username):
+            raise ControlError("'username' must be a non-empty string")
+        return kind, count, action, seconds, username
 
     def _ctl_password(self, params):
         username, password = params.get("username"), params.get("password")
@@ -606,6 +713,8 @@ def build_parser():
     parser.add_argument("--max-lifetime", type=float, default=3600,
                         help="exit by itself after this many seconds (default 3600; 0 = never)")
     parser.add_argument("--allow-remote", action="store_true", help="allow a --host that is not a loopback address")
+    parser.add_argument("--secrets-file",
+                        help="on exit, write every password seen and token issued to this file (JSON, mode 0600), for secret scanners")
     parser.add_argument("--verbose", action="store_true", help="log each HTTP request to stderr")
     return parser
 
@@ -673,6 +782,15 @@ def remove_port_file(path, port):
         pass
 
 
+def write_secrets_file(path, state):
+    """Write the secrets JSON atomically, readable by the owner only from the first byte."""
+    tmp = "%s.%d.tmp" % (path, os.getpid())
+    fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+    with os.fdopen(fd, "w", encoding="utf-8") as handle:
+        json.dump(state.secrets(), handle)
+    os.replace(tmp, path)
+
+
 def main(argv=None):
     args = parse_args(argv)
     try:
@@ -697,6 +815,12 @@ def main(argv=None):
         server.server_close()
         if args.port_file:
             remove_port_file(args.port_file, port)
+        if args.secrets_file:
+            try:
+                write_secrets_file(args.secrets_file, server.state)
+            except OSError as exc:
+                sys.stderr.write("contactnow_sandbox: cannot write --secrets-file: %s\n" % exc)
+                return 1
     return 0
 
 

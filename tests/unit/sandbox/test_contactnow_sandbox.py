@@ -435,6 +435,106 @@ def test_tls_break_after_on_plain_http_resets(client, server):
     assert client.action("get", username="demo", password="NewSecret456")["success"] is True
 
 
+def test_oversized_fault(client):
+    client.control("fault", {"kind": "oversized", "action": "get"})
+    status, headers, payload = attempt_get(client)
+    assert status == 200 and headers["Content-Type"].startswith("text/html")
+    assert 2_300_000 <= len(payload) <= 2_500_000
+    assert payload.count(b"<title") == 400000 and b"</title>" not in payload
+    assert demo_tokens(client) == 0
+    assert last_log(client)["outcome"] == "fault:oversized" and last_log(client)["action_outcome"] is None
+
+
+def test_trickle_fault_sends_whole_reply_slowly(client, server):
+    client.control("fault", {"kind": "trickle", "action": "get", "seconds": 0.002})
+    assert client.get_control("fault")["faults"][0]["seconds"] == 0.002
+    reply = post_action(server.url, "get", username="demo", password=PASSWORD)
+    assert reply["success"] is True
+    assert last_log(client)["outcome"] == "fault:trickle" and last_log(client)["action_outcome"] == "ok"
+    assert demo_tokens(client) == 1
+
+
+def test_trickle_defaults_to_one_second_per_byte(client, server):
+    client.control("fault", {"kind": "trickle", "action": "get"})
+    assert client.get_control("fault")["faults"][0]["seconds"] == 1
+    # A per-read timeout longer than the interval never fires: the client is still waiting for
+    # the status line after two reads of one byte each.
+    conn = http.client.HTTPConnection(server.server_address[0], server.server_address[1], timeout=5)
+    try:
+        conn.request("POST", "/token.php?action=get", urllib.parse.urlencode({"username": "demo", "password": PASSWORD}),
+                     {"Content-Type": "application/x-www-form-urlencoded"})
+        conn.sock.settimeout(1.5)
+        assert conn.sock.recv(1) == b"H"
+        assert conn.sock.recv(1) == b"T"
+    finally:
+        conn.close()
+    assert demo_tokens(client) == 1
+
+
+@pytest.mark.parametrize("kind, status", [("http_302", 302), ("http_404", 404)])
+@pytest.mark.parametrize("fmt", ["json", "xml"])
+def test_success_looking_error_status(client, server, kind, status, fmt):
+    client.control("fault", {"kind": kind, "action": "get"})
+    conn = http.client.HTTPConnection(server.server_address[0], server.server_address[1], timeout=TIMEOUT)
+    try:  # http.client never follows a redirect
+        conn.request("POST", "/token.php?action=get&format=" + fmt, urllib.parse.urlencode({"username": "demo", "password": PASSWORD}),
+                     {"Content-Type": "application/x-www-form-urlencoded"})
+        response = conn.getresponse()
+        got_status, headers, payload = response.status, response.headers, response.read()
+    finally:
+        conn.close()
+    assert got_status == status
+    if status == 302:
+        assert headers["Location"] == "/moved/token.php"
+    if fmt == "json":
+        fake = json.loads(payload)
+        assert fake["success"] is True and re.fullmatch("[0-9a-f]{40}", fake["token"])
+        # The token in a fake answer does not work, and nothing was done.
+        assert client.action("validate", token=fake["token"]) == {"success": False, "error": "Invalid token"}
+    else:
+        assert b"<success>1</success><token>" in payload
+    assert demo_tokens(client) == 0
+    entry = client.get_control("log")["requests"][0]
+    assert entry["outcome"] == "fault:" + kind and entry["action_outcome"] is None
+
+
+def test_success_looking_404_on_newpass_changes_nothing(client, server):
+    got = token_for(client)
+    client.control("fault", {"kind": "http_404", "action": "newpass"})
+    status, _headers, payload = client.raw("/token.php", {"action": "newpass"}, {"token": got["token"], "password": "NewSecret456"})
+    assert (status, json.loads(payload)) == (404, {"success": True})
+    assert last_log(client)["account"] == "demo"
+    assert token_for(client) == got
+
+
+def test_fault_username_filter_and_log_account(client, server):
+    mine = token_for(client)
+    theirs = client.action("get", username="other", password="Other1234")
+    client.control("fault", {"kind": "http_500", "username": "other"})
+    assert client.action("validate", token=mine["token"])["success"] is True
+    assert client.raw("/token.php", {"action": "validate"}, {"token": theirs["token"]})[0] == 500
+    assert client.action("validate", token=theirs["token"])["success"] is True
+    client.action("validate", token="0" * 40)
+    log = client.get_control("log")["requests"]
+    assert [entry["account"] for entry in log] == ["demo", "other", "demo", "other", "other", None]
+    assert [entry["outcome"] for entry in log][3] == "fault:http_500"
+
+
+def test_secrets_lists_every_password_seen_and_token_issued(client, server):
+    got = token_for(client)
+    client.action("get", username="demo", password="Wrong-Guess-1")
+    client.action("newpass", token=got["token"], password="NewSecret456")
+    client.control("password", {"username": "other", "password": "Set-By-Control-1"})
+    client.control("fault", {"kind": "http_404", "action": "get"})
+    _status, _headers, payload = client.raw("/token.php", {"action": "get"}, {"username": "demo", "password": "NewSecret456"})
+    fake = json.loads(payload)["token"]
+    client.control("reset")  # forgets the state, not what it saw
+    found = client.get_control("secrets")
+    assert set(found) == {"passwords", "tokens"}
+    assert {PASSWORD, "Other1234", "Wrong-Guess-1", "NewSecret456", "Set-By-Control-1"} <= set(found["passwords"])
+    assert {got["token"], fake} <= set(found["tokens"])
+
+
 def test_fault_action_filter_and_count(client):
     client.control("fault", {"kind": "http_503", "action": "validate", "count": 2})
     got = token_for(client)
@@ -445,11 +545,23 @@ def test_fault_action_filter_and_count(client):
     assert client.get_control("fault") == {"faults": []}
 
 
+def test_fault_batch(client):
+    batch = {"faults": [{"kind": "http_500", "username": "demo"}, {"kind": "delay", "seconds": 0.1, "action": "get", "count": 2}]}
+    assert client.control("fault", batch) == (200, {"ok": True, "pending": 3})
+    assert [fault["kind"] for fault in client.get_control("fault")["faults"]] == ["http_500", "delay"]
+    # One bad fault and none of the batch is queued.
+    assert client.control("fault", {"faults": [{"kind": "http_503"}, {"kind": "meteor"}]})[0] == 400
+    assert client.control("fault", {"faults": []})[0] == 400
+    assert len(client.get_control("fault")["faults"]) == 2
+
+
 @pytest.mark.parametrize("params", [
     {"kind": "meteor"},
     {"kind": "delay"},
     {"kind": "http_500", "count": 0},
     {"kind": "http_500", "action": "explode"},
+    {"kind": "http_500", "username": ""},
+    {"kind": "trickle", "seconds": -1},
 ])
 def test_bad_fault_requests(client, params):
     status, reply = client.control("fault", params)
@@ -608,6 +720,25 @@ def test_cli_port_file_and_sigterm(tmp_path):
         assert proc.wait(TIMEOUT) == 0
         assert not os.path.exists(port_file)
         assert proc.stderr.read() == ""  # quiet without --verbose
+    finally:
+        proc.kill()
+        proc.wait(TIMEOUT)
+        proc.stdout.close()
+        proc.stderr.close()
+
+
+def test_cli_secrets_file_on_exit(tmp_path):
+    port_file, secrets_file = str(tmp_path / "port"), str(tmp_path / "secrets.json")
+    proc = run_cli(["--account", "demo:" + PASSWORD, "--port-file", port_file, "--secrets-file", secrets_file])
+    try:
+        cli = Client("http://127.0.0.1:%d" % wait_for_file(port_file))
+        got = token_for(cli)
+        assert not os.path.exists(secrets_file)
+        proc.send_signal(signal.SIGTERM)
+        assert proc.wait(TIMEOUT) == 0
+        assert os.stat(secrets_file).st_mode & 0o777 == 0o600
+        with open(secrets_file, encoding="utf-8") as handle:
+            assert json.load(handle) == {"passwords": [PASSWORD], "tokens": [got["token"]]}
     finally:
         proc.kill()
         proc.wait(TIMEOUT)

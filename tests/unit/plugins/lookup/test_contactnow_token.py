@@ -437,3 +437,53 @@ def test_forked_workers_send_one_get(cache_dir):
         worker.join(timeout=30)
     assert gets.value == 1
     assert len(set(tokens)) == 1
+
+
+# -- issue 9: security settings reach the lookup from every source ---------------------------------
+
+
+def test_errors_are_lookup_errors(built):
+    from ansible.errors import AnsibleLookupError
+    with pytest.raises(AnsibleLookupError, match='min_ttl must be zero or more'):
+        run(min_ttl=-1)
+
+
+def test_user_info_in_api_url_is_refused(built):
+    with pytest.raises(AnsibleError) as caught:
+        run(api_url='https://ops:s3cret-pw@api.example.test')
+    assert 'must not contain a user name or password' in str(caught.value)
+    assert 's3cret-pw' not in str(caught.value)
+    assert built == []
+
+
+def test_plain_http_to_another_host_is_refused_unless_allowed(built, monkeypatch):
+    with pytest.raises(AnsibleError, match='clear text'):
+        run(api_url='http://api.example.test')
+    assert built == []
+    monkeypatch.setenv('CONTACTNOW_ALLOW_INSECURE_HTTP', 'true')
+    assert run(api_url='http://api.example.test')[0].startswith('token-')
+    assert built[-1].options.allow_insecure_http is True
+
+
+def test_allow_insecure_http_from_a_variable_and_the_ini(built, tmp_path, monkeypatch):
+    variables = trusted(dict(contactnow_allow_insecure_http=True))
+    assert options_seen(built, variables=variables, api_url='http://10.0.0.5', username='alice',
+                        password=PASSWORD).allow_insecure_http is True
+    write_ini(tmp_path, monkeypatch, allow_insecure_http='true')
+    assert options_seen(built, api_url='http://10.0.0.5', username='alice', password=PASSWORD).allow_insecure_http is True
+
+
+def test_validate_certs_false_draws_a_warning(built, monkeypatch):
+    from ansible_collections.eightbyeight.contactnow.plugins.lookup import contactnow_token as plugin
+    warnings = []
+    monkeypatch.setattr(plugin.display, 'warning', warnings.append)
+    run(validate_certs=False)
+    (warning,) = warnings
+    assert 'validate_certs is false' in warning and 'contactnow_token lookup' in warning
+    run()
+    assert len(warnings) == 1
+
+
+def test_missing_ca_path_is_a_clean_error(built, tmp_path):
+    with pytest.raises(AnsibleError, match='^ca_path names no readable CA bundle'):
+        run(ca_path=str(tmp_path / 'nope.pem'))

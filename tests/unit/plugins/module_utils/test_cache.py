@@ -20,6 +20,8 @@ import pytest
 from ansible_collections.eightbyeight.contactnow.plugins.module_utils._cache import (
     CACHE_SUBDIR,
     TokenCache,
+    UnsafeCacheDirectory,
+    credential_hash,
     default_cache_dir,
 )
 
@@ -395,3 +397,95 @@ def test_unusable_directory_fails_at_lock_time(tmp_path):
     blocker.write_text(u'x')
     with pytest.raises(OSError):
         TokenCache(str(blocker / CACHE_SUBDIR)).locked(KEY)
+
+
+# -- only the owner's directory, no symbolic links, only for the same credentials ----------------------
+
+
+def test_directory_owned_by_another_user_is_refused(cache_dir, monkeypatch):
+    TokenCache(cache_dir).write(KEY, TOKEN, EXPIRE, 0)
+    real_uid = os.geteuid()
+    monkeypatch.setattr(os, 'geteuid', lambda: real_uid + 1)
+    with pytest.raises(UnsafeCacheDirectory) as info:
+        TokenCache(cache_dir).locked(KEY)
+    assert 'owned by another user' in info.value.strerror
+    with pytest.raises(UnsafeCacheDirectory):
+        TokenCache(cache_dir).write(KEY, TOKEN, EXPIRE, 0)
+
+
+def test_directory_that_is_a_symbolic_link_is_refused(tmp_path):
+    real = tmp_path / 'real'
+    real.mkdir(mode=0o700)
+    link = tmp_path / 'link'
+    link.symlink_to(real)
+    with pytest.raises(UnsafeCacheDirectory, match='symbolic link'):
+        TokenCache(str(link)).locked(KEY)
+
+
+def test_entry_that_is_a_symbolic_link_is_not_followed(cache_dir, tmp_path):
+    cache = TokenCache(cache_dir)
+    cache.write(KEY, TOKEN, EXPIRE, 0)
+    planted = tmp_path / 'planted.json'
+    planted.write_text(json.dumps({'token': 'planted', 'expire': EXPIRE, 'checked_at': 0}))
+    entry = os.path.join(cache_dir, KEY + '.json')
+    os.remove(entry)
+    os.symlink(str(planted), entry)
+    assert cache.read(KEY) is None
+    cache.write(KEY, TOKEN, EXPIRE, 0)  # replaces the link itself, never writes through it
+    assert not os.path.islink(entry)
+    assert json.loads(planted.read_text())['token'] == 'planted'
+
+
+def test_lock_that_is_a_symbolic_link_is_refused(cache_dir, tmp_path):
+    cache = TokenCache(cache_dir)
+    cache.write(KEY, TOKEN, EXPIRE, 0)
+    target = tmp_path / 'elsewhere'
+    os.symlink(str(target), os.path.join(cache_dir, KEY + '.lock'))
+    with pytest.raises(OSError):
+        cache.locked(KEY)
+    assert not target.exists()
+
+
+def test_entry_is_handed_out_only_for_the_password_it_was_written_with(cache_dir):
+    cache = TokenCache(cache_dir)
+    cache.write(KEY, TOKEN, EXPIRE, 0, password='right')
+    assert cache.read(KEY, 'right').token == TOKEN
+    assert cache.read(KEY, 'wrong') is None
+    assert cache.read(KEY, 'RIGHT') is None
+    assert cache.read(KEY) is None
+
+
+def test_entry_without_a_credential_is_a_miss_for_a_password(cache_dir):
+    cache = TokenCache(cache_dir)
+    cache.write(KEY, TOKEN, EXPIRE, 0)
+    assert cache.read(KEY, 'any') is None
+
+
+def test_two_writes_of_one_password_use_different_salts(cache_dir):
+    cache = TokenCache(cache_dir)
+    salts = []
+    for _write in range(2):
+        cache.write(KEY, TOKEN, EXPIRE, 0, password='pw')
+        with open(os.path.join(cache_dir, KEY + '.json')) as handle:
+            salts.append(json.load(handle)['credential']['salt'])
+    assert salts[0] != salts[1]
+
+
+@pytest.mark.parametrize('credential', [{'salt': 'zz'}, 'text', {'salt': 1, 'hash': 2}, {'salt': '\u00e9', 'hash': 'x'}])
+def test_malformed_credential_is_a_miss(cache_dir, credential):
+    cache = TokenCache(cache_dir)
+    cache.write(KEY, TOKEN, EXPIRE, 0, password='pw')
+    path = os.path.join(cache_dir, KEY + '.json')
+    with open(path) as handle:
+        data = json.load(handle)
+    data['credential'] = credential
+    with open(path, 'w') as handle:
+        json.dump(data, handle)
+    assert cache.read(KEY, 'pw') is None
+
+
+def test_credential_hash_is_salted_pbkdf2():
+    salt, digest = credential_hash('pw', 'ab' * 16)
+    assert (salt, digest) == credential_hash('pw', 'ab' * 16)
+    assert digest != credential_hash('pw', 'cd' * 16)[1]
+    assert len(digest) == 64

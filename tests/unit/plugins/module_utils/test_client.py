@@ -21,6 +21,7 @@ import socket
 import ssl
 import struct
 import threading
+import time
 
 import pytest
 import requests
@@ -206,7 +207,8 @@ def test_token_url_follows_the_base_url(api_url, token_url):
 
 @pytest.mark.parametrize('settings, verify', [
     (dict(), True),
-    (dict(ca_path='/etc/ssl/private-ca.pem'), '/etc/ssl/private-ca.pem'),
+    (dict(ca_path=os.path.join(os.path.dirname(os.path.abspath(__file__)), 'fixtures', 'localhost-cert.pem')),
+     os.path.join(os.path.dirname(os.path.abspath(__file__)), 'fixtures', 'localhost-cert.pem')),
     (dict(validate_certs=False, ca_path='/etc/ssl/private-ca.pem'), False),
 ])
 def test_tls_settings_and_timeout_reach_requests(settings, verify):
@@ -354,9 +356,9 @@ def test_messages_name_the_action_and_the_host(method, args, action):
     assert '\n' not in message
 
 
-def test_host_in_messages_drops_user_info_and_path():
+def test_host_in_messages_drops_the_path():
     client, _session, _sleeps = make_client(reply(success=False, error='Invalid token'),
-                                            api_url='https://someone:pw@api-106.dxi.eu/api/')
+                                            api_url='https://api-106.dxi.eu/api/')
     with pytest.raises(InvalidTokenError) as info:
         client.validate(TOKEN)
     assert ' to api-106.dxi.eu failed' in str(info.value)
@@ -793,7 +795,8 @@ def plain_http_on_the_tls_port(server, conn):
 
 
 def real_client(url, retries=0, **settings):
-    options = ConnectionOptions(api_url=url, username=USERNAME, password=PASSWORD, retries=retries, timeout=5, **settings)
+    settings.setdefault('timeout', 5)
+    options = ConnectionOptions(api_url=url, username=USERNAME, password=PASSWORD, retries=retries, **settings)
     return ContactNowClient(options, retry_policy=RetryPolicy(retries, sleep=Sleeps()))
 
 
@@ -904,3 +907,214 @@ def test_call_takes_another_url_a_query_and_a_raw_body(query, raw_body, content_
         assert call['data'] == {'action': 'read', 'format': 'json', 'token': TOKEN}
     else:
         assert call['body'] == sent
+
+
+# -- bounded answers, one deadline per attempt, only HTTP 200 --------------------------------------
+
+
+def send_head(conn, status=200, length=None, extra=b''):
+    head = b'HTTP/1.1 %d X\r\nContent-Type: text/html\r\nConnection: close\r\n' % status
+    if length is not None:
+        head += b'Content-Length: %d\r\n' % length
+    conn.sendall(head + extra + b'\r\n')
+
+
+def answer(status=200, body=None, extra=b''):
+    body = json.dumps(dict(success=True, token=TOKEN, expire=EXPIRE)).encode('utf-8') if body is None else body
+
+    def handler(server, conn):
+        server.take_request(conn)
+        send_head(conn, status, len(body), extra)
+        conn.sendall(body)
+    return handler
+
+
+def trickle(head_first):
+    """Answer one byte every 0.2 s (the headers too, unless ``head_first``), for at most 10 s."""
+    def handler(server, conn):
+        server.take_request(conn)
+        body = json.dumps(dict(success=True, token=TOKEN, expire=EXPIRE)).encode('utf-8')
+        data = body
+        if head_first:
+            send_head(conn, 200, len(body))
+        else:
+            data = b'HTTP/1.1 200 OK\r\nContent-Length: %d\r\n\r\n%s' % (len(body), body)
+        server.cut_off = False
+        for index in range(len(data)):
+            try:
+                conn.sendall(data[index:index + 1])
+            except OSError:
+                server.cut_off = True  # the client hung up before the answer was complete
+                return
+            time.sleep(0.2)
+    return handler
+
+
+@pytest.mark.parametrize('head_first', [True, False], ids=['body_trickles', 'headers_trickle'])
+def test_real_trickling_answer_fails_at_the_deadline_with_a_clean_message(head_first):
+    # Each byte comes well within the 1 s socket timeout: only the per-attempt deadline can stop this.
+    with LocalServer(trickle(head_first)) as server:
+        client = real_client(server.url, timeout=1)
+        with pytest.raises(TransportError) as info:
+            client.validate(TOKEN)
+    assert str(info.value).endswith('failed: no complete answer within 1 seconds (timeout)')
+    assert 'IncompleteRead' not in str(info.value)
+    assert server.cut_off is True
+    assert info.value.maybe_acted is True
+
+
+def test_real_trickling_newpass_is_not_resent():
+    with LocalServer(trickle(True), connections=2) as server:
+        with pytest.raises(TransportError) as info:
+            real_client(server.url, retries=3, timeout=1).change_password(TOKEN, NEW_PASSWORD)
+    assert info.value.maybe_acted is True
+    assert len(server.requests) == 1
+
+
+def test_real_oversized_answer_is_refused_after_64_kib():
+    body = b'{"success":true,"token":"' + b'x' * (1024 * 1024) + b'"}'
+    with LocalServer(answer(body=body)) as server:
+        with pytest.raises(ReplyError) as info:
+            real_client(server.url).get_token(USERNAME, PASSWORD)
+    assert 'the answer is too large (more than 64 KiB' in str(info.value)
+
+
+def test_real_answer_just_under_the_limit_is_read_whole():
+    body = json.dumps(dict(success=True, token=TOKEN, expire=EXPIRE, padding='p' * (60 * 1024))).encode('utf-8')
+    with LocalServer(answer(body=body)) as server:
+        assert real_client(server.url).get_token(USERNAME, PASSWORD) == Token(TOKEN, EXPIRE)
+
+
+def test_oversized_preloaded_answer_is_refused():
+    client, _session, _sleeps = make_client(response(b'<html>' + b'x' * (65 * 1024)), retries=0)
+    with pytest.raises(ReplyError, match='too large'):
+        client.validate(TOKEN)
+
+
+def cut_short(server, conn):
+    server.take_request(conn)
+    send_head(conn, 200, 200)
+    conn.sendall(b'{"success":true,"tok')
+
+
+def test_real_answer_cut_short_is_retried_for_validate():
+    handlers = [cut_short, answer(body=json.dumps(dict(success=True, expire=EXPIRE)).encode('utf-8'))]
+
+    def handler(server, conn):
+        handlers.pop(0)(server, conn)
+
+    with LocalServer(handler, connections=2) as server:
+        assert real_client(server.url, retries=1).validate(TOKEN) == EXPIRE
+    assert len(server.requests) == 2
+
+
+def test_real_answer_cut_short_is_one_clean_sentence():
+    with LocalServer(cut_short) as server:
+        with pytest.raises(TransportError) as info:
+            real_client(server.url).change_password(TOKEN, NEW_PASSWORD)
+    assert info.value.maybe_acted is True
+    assert str(info.value).endswith(
+        'the connection broke after the request was sent (the connection closed before the whole answer arrived)')
+
+
+@pytest.mark.parametrize('status, hint', [
+    (301, 'a redirect'), (302, 'a redirect'), (401, 'proxy'), (403, 'proxy'), (404, 'no token.php there'),
+    (400, 'rewrites'), (418, 'rewrites'), (204, 'rewrites'),
+])
+def test_real_success_body_with_another_status_is_not_an_api_reply(status, hint):
+    extra = b'Location: https://elsewhere.example/\r\n' if status in (301, 302) else b''
+    body = b'' if status == 204 else None
+    with LocalServer(answer(status, body=body, extra=extra)) as server:
+        with pytest.raises(TransportError) as info:
+            real_client(server.url, retries=3).get_token(USERNAME, PASSWORD)
+    assert 'the server answered HTTP %d, not 200: ' % status in str(info.value)
+    assert hint in str(info.value)
+    assert len(server.requests) == 1  # not transient: retrying cannot help
+
+
+@pytest.mark.parametrize('status', [429, 500, 502, 503])
+def test_real_busy_status_with_a_success_body_is_retried(status):
+    handlers = [answer(status, extra=b'Retry-After: 0\r\n'), answer()]
+
+    def handler(server, conn):
+        handlers.pop(0)(server, conn)
+
+    with LocalServer(handler, connections=2) as server:
+        assert real_client(server.url, retries=1).get_token(USERNAME, PASSWORD) == Token(TOKEN, EXPIRE)
+    assert len(server.requests) == 2
+
+
+def test_real_request_asks_for_an_uncompressed_answer_on_a_fresh_connection():
+    with LocalServer(answer()) as server:
+        real_client(server.url).get_token(USERNAME, PASSWORD)
+    (request,) = server.requests
+    assert b'\r\nAccept-Encoding: identity\r\n' in request
+    assert b'\r\nConnection: close\r\n' in request
+
+
+def test_real_query_goes_in_the_url_and_never_a_secret():
+    with LocalServer(answer()) as server:
+        client = real_client(server.url)
+        client._call('read', {'token': TOKEN}, secrets=(TOKEN,), url=server.url + '/ecnow.php', query={'method': 'agents'})
+    (request,) = server.requests
+    assert request.startswith(b'POST /ecnow.php?method=agents HTTP/1.1\r\n')
+    assert TOKEN.encode('ascii') not in request.split(b'\r\n\r\n')[0]
+
+
+# -- no escapes: whatever goes wrong inside a request is one of ours ------------------------------
+
+
+@pytest.mark.parametrize('error', [
+    RuntimeError('bug'), AttributeError('x'), UnicodeDecodeError('utf-8', b'\xff', 0, 1, 'bad'), MemoryError(),
+    requests.exceptions.ChunkedEncodingError('broken'), requests.exceptions.ContentDecodingError('bad gzip'),
+    urllib3.exceptions.ProtocolError('Connection aborted.', ConnectionResetError(104, 'reset')),
+])
+@pytest.mark.parametrize('method, args', [('validate', (TOKEN,)), ('change_password', (TOKEN, NEW_PASSWORD))])
+def test_any_exception_inside_a_request_becomes_one_of_ours(error, method, args):
+    client, _session, _sleeps = make_client(error, retries=0)
+    with pytest.raises(ContactNowError) as info:
+        getattr(client, method)(*args)
+    assert '\n' not in str(info.value)
+    assert getattr(info.value, 'maybe_acted', True) is True
+
+
+def test_decoder_crash_becomes_a_reply_error(monkeypatch):
+    from ansible_collections.eightbyeight.contactnow.plugins.module_utils import _client
+
+    def crash(_body):
+        raise RecursionError('maximum recursion depth exceeded')
+    monkeypatch.setattr(_client, 'decode_reply', crash)
+    client, _session, _sleeps = make_client(reply(success=True), retries=0)
+    with pytest.raises(ReplyError, match=r'could not be decoded \(RecursionError\)'):
+        client.validate(TOKEN)
+
+
+@pytest.mark.parametrize('echo', [
+    lambda: 'Authentication failure for %s' % PASSWORD.upper(),
+    lambda: 'Bad argument: password=%s' % quote(PASSWORD, safe='').lower(),
+    lambda: 'Bad argument: password=%s' % PASSWORD.replace('&', '&amp;'),
+    lambda: 'Bad argument: password=%s' % PASSWORD.replace('&', '&#38;').replace('/', '&#x2F;'),
+])
+def test_case_changed_and_html_escaped_echoes_are_scrubbed(echo):
+    client, _session, _sleeps = make_client(reply(success=False, error=echo()))
+    with pytest.raises(ContactNowError) as info:
+        client.get_token(USERNAME, PASSWORD)
+    text = str(info.value).lower()
+    for form in (PASSWORD, quote(PASSWORD, safe=''), quote_plus(PASSWORD), PASSWORD.replace('&', '&amp;')):
+        assert form.lower() not in text
+
+
+def test_html_title_echoing_an_escaped_password_is_scrubbed():
+    page = '<html><head><title>No %s</title></head></html>' % PASSWORD.replace('&', '&amp;')
+    client, _session, _sleeps = make_client(response(page), retries=0)
+    with pytest.raises(ReplyError) as info:
+        client.get_token(USERNAME, PASSWORD)
+    assert 'x=y' not in str(info.value) and 'S3cr3t' not in str(info.value)
+
+
+def test_real_trickling_tls_answer_fails_at_the_deadline():
+    # TLS wraps (and detaches) the socket the watchdog registered; the deadline must still hold.
+    with LocalServer(trickle(True), tls=True) as server:
+        with pytest.raises(TransportError, match=r'no complete answer within 1 seconds \(timeout\)$'):
+            real_client(server.url, timeout=1, ca_path=CERT).validate(TOKEN)
+    assert server.cut_off is True

@@ -9,6 +9,8 @@ from __future__ import absolute_import, division, print_function
 
 __metaclass__ = type
 
+import json
+
 import pytest
 
 from ansible_collections.eightbyeight.contactnow.plugins.module_utils._decode import UndecodableReply, decode_reply
@@ -301,3 +303,118 @@ def test_messages_never_quote_the_body(body):
         decode_reply(body)
     except UndecodableReply as exc:
         assert 'hunter2-secret' not in str(exc)
+
+
+# -- typed replies: token a printable string, expire an integer -------------------------------------
+
+
+@pytest.mark.parametrize('raw', ['12345', '123.5', 'true', 'null', '["%s"]' % TOKEN, '{"t": "%s"}' % TOKEN])
+def test_json_token_that_is_not_a_string_is_undecodable(raw):
+    body = '{"success":true,"token":%s,"expire":%d}' % (raw, EXPIRE)
+    if raw == 'null':
+        assert 'token' not in decode_reply(body)  # no token: the caller says "carries no token"
+        return
+    with pytest.raises(UndecodableReply) as info:
+        decode_reply(body)
+    assert '"token" field' in str(info.value)
+    assert TOKEN not in str(info.value) and '12345' not in str(info.value)
+
+
+@pytest.mark.parametrize('token', ['bd93\x00b769', 'bd93\nb769', 'x' * 513, '\u200bbd93'])
+def test_token_that_is_not_printable_or_too_long_is_undecodable(token):
+    with pytest.raises(UndecodableReply, match='"token" field'):
+        decode_reply('{"success":true,"token":%s,"expire":%d}' % (json.dumps(token), EXPIRE))
+
+
+def test_token_of_the_longest_allowed_length_is_kept():
+    assert decode_reply('{"success":true,"token":"%s"}' % ('x' * 512))['token'] == 'x' * 512
+
+
+def test_token_of_a_refusal_is_dropped_whatever_it_holds():
+    assert 'token' not in decode_reply('{"success":false,"error":"Invalid token","token":12}')
+
+
+@pytest.mark.parametrize('raw', ['true', '1.5', '"1e3"', '"\u00b2"', '"12 34"', '[1]', '{"a": 1}', '"0x10"',
+                                 '123456789012345678901234567890', '"-"'])
+def test_expire_that_is_not_a_whole_number_is_undecodable(raw):
+    with pytest.raises(UndecodableReply) as info:
+        decode_reply('{"success":true,"token":"%s","expire":%s}' % (TOKEN, raw))
+    assert '"expire" field' in str(info.value)
+
+
+@pytest.mark.parametrize('raw, expected', [('1307975676', EXPIRE), ('"1307975676"', EXPIRE), ('" 1307975676 "', EXPIRE),
+                                           ('1307975676.0', EXPIRE), ('"-1"', -1), ('"+5"', 5)])
+def test_expire_as_an_int_or_an_int_valued_string(raw, expected):
+    assert decode_reply('{"success":true,"expire":%s}' % raw)['expire'] == expected
+
+
+def test_xml_expire_with_an_attribute_keeps_its_text():
+    assert decode_reply('<result><success>1</success><expire unit="s">%d</expire></result>' % EXPIRE)['expire'] == EXPIRE
+
+
+def test_xml_repeated_element_counts_once():
+    reply = decode_reply('<result><success>1</success><token>%s</token><token>other</token></result>' % TOKEN)
+    assert reply['token'] == TOKEN
+
+
+@pytest.mark.parametrize('raw', ['{"a": 1}', '[1, 2]'])
+def test_json_success_that_is_not_a_single_value_is_undecodable(raw):
+    with pytest.raises(UndecodableReply, match='"success" field'):
+        decode_reply('{"success":%s}' % raw)
+
+
+def test_error_text_that_is_a_number_becomes_text():
+    assert decode_reply('{"success":false,"error":404}')['error'] == '404'
+
+
+# -- hostile documents ------------------------------------------------------------------------------
+
+
+def test_deeply_nested_json_is_undecodable_not_a_recursion_error():
+    with pytest.raises(UndecodableReply, match='nested too deeply|does not parse'):
+        decode_reply('{"success":' + '[' * 200000 + ']' * 200000 + '}')
+
+
+def test_deeply_nested_xml_is_undecodable_or_decoded_never_a_crash():
+    body = '<result><success>1</success>' + '<a>' * 20000 + '</a>' * 20000 + '</result>'
+    try:
+        assert decode_reply(body)['success'] is True
+    except UndecodableReply:
+        pass
+
+
+def test_xml_entities_are_not_expanded():
+    body = ('<?xml version="1.0"?><!DOCTYPE r [<!ENTITY a "aaaaaaaaaa"><!ENTITY b "&a;&a;&a;&a;&a;&a;&a;&a;&a;&a;">]>'
+            '<result><success>1</success><error>&b;</error></result>')
+    try:
+        reply = decode_reply(body)
+    except UndecodableReply:
+        return
+    assert 'aaaaaaaaaa' not in reply.get('error', '')
+
+
+def test_html_title_is_searched_only_at_the_start_of_the_page():
+    body = '<!DOCTYPE html><html><head>' + ' ' * 8000 + '<title>Late title</title></head></html>'
+    with pytest.raises(UndecodableReply) as info:
+        decode_reply(body)
+    assert 'Late title' not in str(info.value)
+    assert 'HTML page, %d characters' % len(body) in str(info.value)
+
+
+def test_huge_page_full_of_title_openings_is_described_quickly():
+    # The old title regex was quadratic here (300 s for 2.4 MB); the search now reads 4 KiB at most.
+    body = '<!DOCTYPE html><html><head>' + '<title' * 400000
+    with pytest.raises(UndecodableReply, match='an HTML page, %d characters' % len(body)):
+        decode_reply(body)
+
+
+def test_title_with_control_characters_is_cleaned():
+    with pytest.raises(UndecodableReply) as info:
+        decode_reply('<html><head><title>Bad\x07 \n gateway\x1b</title></head></html>')
+    assert 'titled "Bad gateway"' in str(info.value)
+
+
+@pytest.mark.parametrize('body', [None, 12, ['{"success":true}'], {'success': True}])
+def test_body_that_is_not_bytes_or_text_is_undecodable(body):
+    with pytest.raises(UndecodableReply):
+        decode_reply(body)

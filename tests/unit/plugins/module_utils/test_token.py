@@ -9,6 +9,7 @@ from __future__ import absolute_import, division, print_function
 
 __metaclass__ = type
 
+import json
 import os
 
 import pytest
@@ -125,7 +126,7 @@ def cache_key(address=None):
 
 
 def cached(cache, address=None):
-    return cache.read(cache_key(address))
+    return cache.read(cache_key(address), PASSWORD)
 
 
 # -- state present ---------------------------------------------------------------------------------
@@ -144,7 +145,7 @@ def test_nothing_held_gets_a_token_and_caches_it(api, cache, clock):
 
 def test_cached_valid_token_is_kept_without_get(api, cache, clock):
     token, expire = api.issue()
-    cache.write(cache_key(), token, expire, START - 1000)
+    cache.write(cache_key(), token, expire, START - 1000, password=PASSWORD)
     clock.advance(60)
     result = manager(api, cache, clock).ensure(min_ttl=300)
     assert api.actions == ['validate']
@@ -161,7 +162,7 @@ def test_given_valid_token_is_kept_without_get(api, cache, clock):
 
 def test_given_token_takes_precedence_over_the_cache(api, cache, clock):
     cached_token, expire = api.issue()
-    cache.write(cache_key(), cached_token, expire, START)
+    cache.write(cache_key(), cached_token, expire, START, password=PASSWORD)
     given = api.issue()[0]
     result = manager(api, cache, clock).ensure(held_token=given)
     assert api.calls == [('validate', given)]
@@ -170,7 +171,7 @@ def test_given_token_takes_precedence_over_the_cache(api, cache, clock):
 
 def test_expiring_token_get_returns_the_same_so_delete_and_get_again(api, cache, clock):
     token, expire = api.issue(lifetime=200)  # less than min_ttl left
-    cache.write(cache_key(), token, expire, START)
+    cache.write(cache_key(), token, expire, START, password=PASSWORD)
     result = manager(api, cache, clock).ensure(min_ttl=300)
     assert api.calls == [('validate', token), ('get', None), ('delete', token), ('get', None)]
     assert result.changed is True
@@ -182,7 +183,7 @@ def test_expiring_token_get_returns_the_same_so_delete_and_get_again(api, cache,
 
 def test_expiring_token_when_get_already_returns_a_new_one(api, cache, clock):
     old, old_expire = api.issue(lifetime=100)
-    cache.write(cache_key(), old, old_expire, START)
+    cache.write(cache_key(), old, old_expire, START, password=PASSWORD)
     clock.advance(101)  # the server now has no valid token: get issues a fresh one
     result = manager(api, cache, clock).ensure(min_ttl=300)
     assert api.actions == ['validate', 'get']
@@ -209,7 +210,7 @@ def test_renewal_after_the_clock_moves(api, cache, clock):
 
 
 def test_invalid_cached_token_is_evicted_and_replaced(api, cache, clock):
-    cache.write(cache_key(), 'f' * 40, int(START + 999), START)
+    cache.write(cache_key(), 'f' * 40, int(START + 999), START, password=PASSWORD)
     result = manager(api, cache, clock).ensure()
     assert api.actions == ['validate', 'get']
     assert result.changed is True
@@ -296,7 +297,7 @@ def test_second_run_is_unchanged_and_sends_only_validate(api, cache, clock):
 
 def test_check_mode_with_valid_token_sends_only_validate(api, cache, clock):
     token, expire = api.issue()
-    cache.write(cache_key(), token, expire, START - 1000)
+    cache.write(cache_key(), token, expire, START - 1000, password=PASSWORD)
     result = manager(api, cache, clock).ensure(check_mode=True)
     assert api.actions == ['validate']
     assert (result.changed, result.token) == (False, token)
@@ -305,7 +306,7 @@ def test_check_mode_with_valid_token_sends_only_validate(api, cache, clock):
 
 def test_check_mode_with_expiring_token_predicts_changed(api, cache, clock):
     token, expire = api.issue(lifetime=100)
-    cache.write(cache_key(), token, expire, START)
+    cache.write(cache_key(), token, expire, START, password=PASSWORD)
     result = manager(api, cache, clock).ensure(min_ttl=300, check_mode=True)
     assert api.actions == ['validate']
     assert result.changed is True
@@ -322,7 +323,7 @@ def test_check_mode_with_nothing_held_sends_nothing(api, cache, clock):
 
 
 def test_check_mode_keeps_an_invalid_cache_entry(api, cache, clock):
-    cache.write(cache_key(), 'f' * 40, int(START + 999), START)
+    cache.write(cache_key(), 'f' * 40, int(START + 999), START, password=PASSWORD)
     result = manager(api, cache, clock).ensure(check_mode=True)
     assert api.actions == ['validate']
     assert result.changed is True
@@ -334,13 +335,13 @@ def _scenario(name, api, cache, clock):
     if name == 'nothing':
         return None
     if name == 'cached_valid':
-        cache.write(cache_key(), *api.issue(), checked_at=START)
+        cache.write(cache_key(), *api.issue(), checked_at=START, password=PASSWORD)
         return None
     if name == 'cached_expiring':
-        cache.write(cache_key(), *api.issue(lifetime=100), checked_at=START)
+        cache.write(cache_key(), *api.issue(lifetime=100), checked_at=START, password=PASSWORD)
         return None
     if name == 'cached_invalid':
-        cache.write(cache_key(), 'f' * 40, int(START + 999), START)
+        cache.write(cache_key(), 'f' * 40, int(START + 999), START, password=PASSWORD)
         return None
     if name == 'given_valid':
         return api.issue()[0]
@@ -406,7 +407,7 @@ def test_absent_given_token_evicts_the_account_entry(api, cache, clock):
 
 def test_absent_of_an_expired_token_is_unchanged_and_evicts(api, cache, clock):
     token, expire = api.issue(lifetime=10)
-    cache.write(cache_key(), token, expire, START)
+    cache.write(cache_key(), token, expire, START, password=PASSWORD)
     clock.advance(11)
     result = manager(api, cache, clock).remove()
     assert result.changed is False
@@ -433,7 +434,7 @@ def _exploding_client():
 
 
 def test_trusted_cache_entry_opens_no_connection(cache, clock):
-    cache.write(cache_key(), 'a' * 40, int(START + LIFETIME), START - 10)
+    cache.write(cache_key(), 'a' * 40, int(START + LIFETIME), START - 10, password=PASSWORD)
     client = _exploding_client()
     mgr = TokenManager(options(), client=client, cache=cache, now=clock)
     result = mgr.ensure(min_ttl=300, trust_cache_for=60)
@@ -442,7 +443,7 @@ def test_trusted_cache_entry_opens_no_connection(cache, clock):
 
 
 def test_trusted_default_manager_builds_no_session(cache, clock):
-    cache.write(cache_key(), 'a' * 40, int(START + LIFETIME), START - 10)
+    cache.write(cache_key(), 'a' * 40, int(START + LIFETIME), START - 10, password=PASSWORD)
     mgr = TokenManager(options(), cache=cache, now=clock)
     assert mgr.ensure(trust_cache_for=60).token == 'a' * 40
     assert mgr.client._session is None
@@ -450,7 +451,7 @@ def test_trusted_default_manager_builds_no_session(cache, clock):
 
 def test_trust_window_over_validates_again(api, cache, clock):
     token, expire = api.issue()
-    cache.write(cache_key(), token, expire, START - 61)
+    cache.write(cache_key(), token, expire, START - 61, password=PASSWORD)
     result = manager(api, cache, clock).ensure(trust_cache_for=60)
     assert api.actions == ['validate']
     assert result.token == token
@@ -458,7 +459,7 @@ def test_trust_window_over_validates_again(api, cache, clock):
 
 def test_trusted_entry_too_close_to_expiry_is_renewed(api, cache, clock):
     token, expire = api.issue(lifetime=100)
-    cache.write(cache_key(), token, expire, START)
+    cache.write(cache_key(), token, expire, START, password=PASSWORD)
     result = manager(api, cache, clock).ensure(min_ttl=300, trust_cache_for=60)
     assert api.actions == ['validate', 'get', 'delete', 'get']
     assert result.changed is True
@@ -466,7 +467,7 @@ def test_trusted_entry_too_close_to_expiry_is_renewed(api, cache, clock):
 
 def test_trust_does_not_apply_to_a_given_token(api, cache, clock):
     cached_token, expire = api.issue()
-    cache.write(cache_key(), cached_token, expire, START)
+    cache.write(cache_key(), cached_token, expire, START, password=PASSWORD)
     given = api.issue()[0]
     manager(api, cache, clock).ensure(held_token=given, trust_cache_for=60)
     assert api.calls == [('validate', given)]
@@ -487,7 +488,7 @@ def test_cache_false_touches_no_file(api, clock, tmp_path, monkeypatch):
 
 def test_cache_false_ignores_an_existing_entry(api, cache, clock):
     token, expire = api.issue()
-    cache.write(cache_key(), token, expire, START)
+    cache.write(cache_key(), token, expire, START, password=PASSWORD)
     mgr = TokenManager(options(cache=False), client=api, cache=cache, now=clock)
     mgr.ensure(trust_cache_for=3600)
     assert api.actions == ['get']  # nothing held: the cache is neither read nor trusted
@@ -553,3 +554,83 @@ def test_forget_evicts(api, cache, clock):
     manager(api, cache, clock).ensure()
     manager(api, cache, clock).forget()
     assert cached(cache) is None
+
+
+# -- min_ttl that no token can meet: fail before deleting what other hosts use ------------------------
+
+
+def test_min_ttl_above_any_plausible_lifetime_fails_without_delete(api, cache, clock):
+    shared, _expire = api.issue()  # the account's valid token, in use by other hosts
+    with pytest.raises(ContactNowError) as info:
+        manager(api, cache, clock).ensure(min_ttl=13 * 3600)
+    assert api.actions == ['get']
+    assert shared in api.tokens
+    assert 'lower min_ttl' in str(info.value) and 'was kept' in str(info.value)
+
+
+def test_min_ttl_above_the_lifetime_seen_never_deletes_again(clock, cache):
+    api = FakeApi(clock, lifetime=600)
+    with pytest.raises(ContactNowError, match='a fresh token is valid for only 600 seconds'):
+        manager(api, cache, clock).ensure(min_ttl=900)
+    # Nothing was known about the lifetime yet: one delete to be issued a new token, which teaches it.
+    assert api.actions == ['get', 'delete', 'get']
+    first_try = list(api.tokens)
+
+    api.calls[:] = []
+    with pytest.raises(ContactNowError, match=r'more than a new token lasts for this account \(600 seconds'):
+        manager(api, cache, clock).ensure(min_ttl=900)
+    assert 'delete' not in api.actions
+    assert list(api.tokens) == first_try
+
+
+def test_learned_lifetime_is_kept_in_the_cache(clock, cache):
+    api = FakeApi(clock, lifetime=600)
+    api.issue(lifetime=100)  # an old token close to its end
+    with pytest.raises(ContactNowError):
+        manager(api, cache, clock).ensure(min_ttl=900)
+    assert api.actions == ['get', 'delete', 'get']
+    assert cached(cache).lifetime == 600
+
+
+def test_min_ttl_the_lifetime_meets_still_renews(clock, cache):
+    api = FakeApi(clock, lifetime=600)
+    old, _expire = api.issue(lifetime=100)
+    result = manager(api, cache, clock).ensure(min_ttl=500)
+    assert api.actions == ['get', 'delete', 'get']
+    assert result.token != old and result.expires_in == 600
+
+
+@pytest.mark.parametrize('min_ttl, trust, name', [(-1, None, 'min_ttl'), ('soon', None, 'min_ttl'), (300, -5, 'revalidate_interval')])
+def test_negative_min_ttl_or_interval_is_refused_before_any_request(api, cache, clock, min_ttl, trust, name):
+    with pytest.raises(OptionError, match='^%s must be' % name):
+        manager(api, cache, clock).ensure(min_ttl=min_ttl, trust_cache_for=trust)
+    assert api.calls == []
+
+
+# -- a cached token only for the credentials it was obtained with --------------------------------------
+
+
+def test_cached_token_of_another_password_is_a_miss(api, cache, clock):
+    token, expire = api.issue()
+    cache.write(cache_key(), token, expire, START, password='someone-elses-password')
+    result = manager(api, cache, clock).ensure()
+    assert api.actions == ['get']  # never validated, never handed out: fetched with our own credentials
+    assert result.token == token  # (the API itself returns the account's current token)
+    assert cached(cache).token == token
+
+
+def test_cache_entry_holds_a_salted_hash_never_the_password(api, cache, clock):
+    manager(api, cache, clock).ensure()
+    (name,) = [entry for entry in os.listdir(cache.directory) if entry.endswith('.json')]
+    with open(os.path.join(cache.directory, name)) as handle:
+        text = handle.read()
+    assert PASSWORD not in text
+    credential = json.loads(text)['credential']
+    assert set(credential) == {'salt', 'hash'} and len(credential['salt']) == 32
+
+
+def test_remember_with_another_password_binds_the_entry_to_it(api, cache, clock):
+    token, expire = api.issue()
+    manager(api, cache, clock).remember(token, expire, password='the-new-password')
+    assert cache.read(cache_key(), PASSWORD) is None
+    assert cache.read(cache_key(), 'the-new-password').token == token
