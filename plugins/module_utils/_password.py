@@ -214,7 +214,8 @@ class PasswordRotation:
                 if before != after:
                     # Whatever was cached was obtained under the old password.
                     self.tokens.forget()
-                self.tokens.remember(token.token, token.expire)
+                # The token was obtained with new_password: only a caller presenting it is handed the token.
+                self.tokens.remember(token.token, token.expire, password=self.new_password)
             except CacheUnusableError as exc:
                 warnings.append('the password of %s is %s, but the token could not be cached: %s'
                                 % (self.where, 'changed' if before != after else 'unchanged', exc.message))

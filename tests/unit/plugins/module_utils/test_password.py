@@ -170,8 +170,9 @@ def failure(client, cache, **kwargs):
     return raised.value
 
 
-def cached(cache):
-    return cache.read(TokenCache.key('https://%s' % HOST, USER))
+def cached(cache, password=NEW):
+    """The account's cache entry as a caller presenting ``password`` (by default the new one) sees it."""
+    return cache.read(TokenCache.key('https://%s' % HOST, USER), password)
 
 
 def assert_no_secret(text):
@@ -192,6 +193,7 @@ def test_rotation_changes_verifies_and_returns_token_for_new_password(cache):
     assert result.as_dict()['live_password'] == 'new'
     entry = cached(cache)
     assert (entry.token, entry.expire) == ('token-1', NOW + LIFETIME)
+    assert cached(cache, OLD) is None  # obtained under the new password: never handed to the old one
 
 
 def test_rotation_evicts_the_cached_token_from_before(cache):
