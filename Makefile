@@ -4,7 +4,7 @@
 # offline get-pip stand-in for ansible-test, a staged copy of the collection):
 #   make demo          build + install the collection, run the demo playbook against a sandbox
 #   make test          everything CI runs; a summary of the stages at the end
-# For developers (each runs alone; ANSIBLE=2.21 or ANSIBLE=2.19 picks one ansible-core):
+# For developers (each runs alone; ANSIBLE=2.21, 2.20 or 2.19 picks one ansible-core):
 #   make sanity | units | integration | lint | docs | build | venv | clean | distclean
 #   make bench         the lookup's fan-out timed against a constant-fact play (not a test)
 # `make help` lists the variables.
@@ -17,17 +17,30 @@ MAKEFLAGS += --no-print-directory
 
 # ---- versions ------------------------------------------------------------------------------
 
-# ansible-core versions (X.Y) tested, newest first: the newest and the oldest supported.
-ANSIBLE_VERSIONS := 2.21 2.19
-# The versions a command runs on; `make integration ANSIBLE=2.21` picks one.
+# ansible-core versions (X.Y) tested, newest first: every supported one (meta/runtime.yml
+# requires_ansible and the README say the same range). Sanity and units run on all of them,
+# integration on the newest and the oldest (INTEGRATION_VERSIONS).
+ANSIBLE_VERSIONS := 2.21 2.20 2.19
+INTEGRATION_VERSIONS := $(firstword $(ANSIBLE_VERSIONS)) $(lastword $(ANSIBLE_VERSIONS))
+# The versions a command runs on; `make integration ANSIBLE=2.21` picks one (a version given
+# this way is run even when it is not in INTEGRATION_VERSIONS).
 ANSIBLE ?= $(ANSIBLE_VERSIONS)
+ifeq ($(origin ANSIBLE),file)
+INTEGRATION_ANSIBLE := $(INTEGRATION_VERSIONS)
+else
+INTEGRATION_ANSIBLE := $(ANSIBLE)
+endif
 # Lint, docs and the demo use the newest.
 NEWEST := $(firstword $(ANSIBLE_VERSIONS))
 
 # Python for each version's virtual environment (full paths: the pyenv python3.12 shim does not
-# resolve here). Override with e.g. PYTHON_2.21=/usr/bin/python3.13.
-PYTHON_2.21 ?= $(firstword $(wildcard /root/.pyenv/versions/3.12.*/bin/python) $(shell command -v python3.12))
-PYTHON_2.19 ?= $(firstword $(wildcard /root/.pyenv/versions/3.11.*/bin/python) $(shell command -v python3.11) python3)
+# resolve here), each a controller Python that version supports: 2.19 takes 3.11-3.13, 2.20 and
+# 2.21 take 3.12-3.14. Three different ones, so the matrix covers 3.11, 3.12 and 3.13.
+# Override with e.g. PYTHON_2.21=/usr/bin/python3.13.
+pyenv_python = $(firstword $(wildcard $(HOME)/.pyenv/versions/$(1).*/bin/python) $(shell command -v python$(1)))
+PYTHON_2.21 ?= $(call pyenv_python,3.12)
+PYTHON_2.20 ?= $(call pyenv_python,3.13)
+PYTHON_2.19 ?= $(firstword $(call pyenv_python,3.11) python3)
 
 # ---- knobs ---------------------------------------------------------------------------------
 
@@ -60,7 +73,8 @@ help:
 	@echo "  ANSIBLE_TEST_ARGS='$(ANSIBLE_TEST_ARGS)', DEMO_PLAYBOOK=$(DEMO_PLAYBOOK),"
 	@echo "  TEST_PARALLEL=$(TEST_PARALLEL) (make test: 1 = one lane per version side by side, 0 = one lane),"
 	@$(foreach v,$(ANSIBLE_VERSIONS),echo "  PYTHON_$(v)=$(PYTHON_$(v))";)
-	@echo "Per version: sanity-X.Y, units-X.Y, integration-X.Y, venv-X.Y (X.Y in: $(ANSIBLE_VERSIONS))"
+	@echo "Per version: sanity-X.Y, units-X.Y, integration-X.Y, venv-X.Y (X.Y in: $(ANSIBLE_VERSIONS));"
+	@echo "  integration runs on $(INTEGRATION_VERSIONS) unless ANSIBLE is given"
 
 # ---- virtual environments ------------------------------------------------------------------
 
@@ -104,7 +118,7 @@ endef
 
 sanity: $(foreach v,$(ANSIBLE),sanity-$(v))
 units: $(foreach v,$(ANSIBLE),units-$(v))
-integration: $(foreach v,$(ANSIBLE),integration-$(v))
+integration: $(foreach v,$(INTEGRATION_ANSIBLE),integration-$(v))
 
 $(foreach v,$(ANSIBLE_VERSIONS),sanity-$(v)): sanity-%: venv-%
 	$(call ansible_test,sanity,$*)
@@ -152,9 +166,13 @@ bench: venv-$(NEWEST)
 # Stages run in lanes, side by side: one lane per ansible-core version, one for lint + docs.
 # TEST_PARALLEL=0 runs them all in one lane, streaming the output.
 TEST_PARALLEL ?= 1
-TEST_LANES = $(foreach v,$(ANSIBLE),"units-$(v) integration-$(v) sanity-$(v)") "lint docs"
+# A lane per version that runs integration (the long stages); the other versions' units and
+# sanity share a lane with lint and docs.
+lane_stages = units-$(1) $(if $(filter $(1),$(INTEGRATION_ANSIBLE)),integration-$(1)) sanity-$(1)
+TEST_LANES = $(foreach v,$(filter $(INTEGRATION_ANSIBLE),$(ANSIBLE)),"$(call lane_stages,$(v))") \
+	"$(foreach v,$(filter-out $(INTEGRATION_ANSIBLE),$(ANSIBLE)),$(call lane_stages,$(v))) lint docs"
 ifeq ($(TEST_PARALLEL),0)
-TEST_LANES = "$(foreach v,$(ANSIBLE),units-$(v)) $(foreach v,$(ANSIBLE),integration-$(v)) \
+TEST_LANES = "$(foreach v,$(ANSIBLE),units-$(v)) $(foreach v,$(INTEGRATION_ANSIBLE),integration-$(v)) \
 	$(foreach v,$(ANSIBLE),sanity-$(v)) lint docs"
 endif
 
