@@ -78,7 +78,7 @@ help:
 	@echo
 	@echo "Variables: ANSIBLE='$(ANSIBLE)' (versions), TARGETS='$(TARGETS)' (integration targets),"
 	@echo "  ANSIBLE_TEST_ARGS='$(ANSIBLE_TEST_ARGS)', NOX_ARGS='$(NOX_ARGS)', DEMO_PLAYBOOK=$(DEMO_PLAYBOOK),"
-	@echo "  TEST_PARALLEL=$(TEST_PARALLEL) (make test: 1 = one lane per version side by side, 0 = one lane),"
+	@echo "  TEST_PARALLEL=$(TEST_PARALLEL) (make test: 1 = lanes side by side, 0 = everything in one lane),"
 	@$(foreach v,$(ANSIBLE_VERSIONS),echo "  PYTHON_$(v)=$(PYTHON_$(v))";)
 	@echo "Per version: sanity-X.Y, units-X.Y, integration-X.Y, venv-X.Y (X.Y in: $(ANSIBLE_VERSIONS));"
 	@echo "  integration runs on $(INTEGRATION_VERSIONS) unless ANSIBLE is given"
