@@ -1,11 +1,16 @@
+# Copyright (c) eightbyeight.contactnow contributors
+# GNU General Public License v3.0+ (see COPYING or https://www.gnu.org/licenses/gpl-3.0.txt)
+# SPDX-License-Identifier: GPL-3.0-or-later
 # Build, test and demo tooling for the eightbyeight.contactnow collection.
 #
 # On a fresh machine these do all the setup themselves (virtual environments from PyPI, the
 # offline get-pip stand-in for ansible-test, a staged copy of the collection):
 #   make demo          build + install the collection, run the demo playbook against a sandbox
 #   make test          everything CI runs; a summary of the stages at the end
-# For developers (each runs alone; ANSIBLE=2.21 or ANSIBLE=2.19 picks one ansible-core):
-#   make sanity | units | integration | lint | docs | build | venv | clean | distclean
+# For developers (each runs alone; ANSIBLE=2.21, 2.20 or 2.19 picks one ansible-core):
+#   make sanity | units | integration      ansible-test (--venv: no container engine here)
+#   make lint | docs | checks | build      antsibull-nox sessions (noxfile.py, antsibull-nox.toml)
+#   make venv | clean | distclean
 #   make bench         the lookup's fan-out timed against a constant-fact play (not a test)
 # `make help` lists the variables.
 
@@ -17,17 +22,30 @@ MAKEFLAGS += --no-print-directory
 
 # ---- versions ------------------------------------------------------------------------------
 
-# ansible-core versions (X.Y) tested, newest first: the newest and the oldest supported.
-ANSIBLE_VERSIONS := 2.21 2.19
-# The versions a command runs on; `make integration ANSIBLE=2.21` picks one.
+# ansible-core versions (X.Y) tested, newest first: every supported one (meta/runtime.yml
+# requires_ansible and the README say the same range). Sanity and units run on all of them,
+# integration on the newest and the oldest (INTEGRATION_VERSIONS).
+ANSIBLE_VERSIONS := 2.21 2.20 2.19
+INTEGRATION_VERSIONS := $(firstword $(ANSIBLE_VERSIONS)) $(lastword $(ANSIBLE_VERSIONS))
+# The versions a command runs on; `make integration ANSIBLE=2.21` picks one (a version given
+# this way is run even when it is not in INTEGRATION_VERSIONS).
 ANSIBLE ?= $(ANSIBLE_VERSIONS)
+ifeq ($(origin ANSIBLE),file)
+INTEGRATION_ANSIBLE := $(INTEGRATION_VERSIONS)
+else
+INTEGRATION_ANSIBLE := $(ANSIBLE)
+endif
 # Lint, docs and the demo use the newest.
 NEWEST := $(firstword $(ANSIBLE_VERSIONS))
 
 # Python for each version's virtual environment (full paths: the pyenv python3.12 shim does not
-# resolve here). Override with e.g. PYTHON_2.21=/usr/bin/python3.13.
-PYTHON_2.21 ?= $(firstword $(wildcard /root/.pyenv/versions/3.12.*/bin/python) $(shell command -v python3.12))
-PYTHON_2.19 ?= $(firstword $(wildcard /root/.pyenv/versions/3.11.*/bin/python) $(shell command -v python3.11) python3)
+# resolve here), each a controller Python that version supports: 2.19 takes 3.11-3.13, 2.20 and
+# 2.21 take 3.12-3.14. Three different ones, so the matrix covers 3.11, 3.12 and 3.13.
+# Override with e.g. PYTHON_2.21=/usr/bin/python3.13.
+pyenv_python = $(firstword $(wildcard $(HOME)/.pyenv/versions/$(1).*/bin/python) $(shell command -v python$(1)))
+PYTHON_2.21 ?= $(call pyenv_python,3.12)
+PYTHON_2.20 ?= $(call pyenv_python,3.13)
+PYTHON_2.19 ?= $(firstword $(call pyenv_python,3.11) python3)
 
 # ---- knobs ---------------------------------------------------------------------------------
 
@@ -35,6 +53,8 @@ PYTHON_2.19 ?= $(firstword $(wildcard /root/.pyenv/versions/3.11.*/bin/python) $
 TARGETS ?=
 # Extra arguments for ansible-test, e.g. ANSIBLE_TEST_ARGS=-vvv or --test pylint for sanity.
 ANSIBLE_TEST_ARGS ?=
+# Extra arguments for nox, e.g. NOX_ARGS=-v.
+NOX_ARGS ?=
 # Playbook `make demo` runs.
 DEMO_PLAYBOOK ?= demo/demo.yml
 
@@ -47,20 +67,21 @@ venv = $(CURDIR)/.venv-$(1)
 staged = $(TMP)/$(1)/ansible_collections/$(COLLECTION)
 
 # A venv is refreshed when one of these changes.
-VENV_INPUTS := Makefile requirements.txt tools/requirements-test.txt tools/requirements-newest.txt \
+VENV_INPUTS := Makefile requirements.txt tools/requirements-test.txt \
 	tools/get_pip_standin.py tools/prepare_ansible_test.sh
 
-.PHONY: help test sanity units integration lint docs demo bench build venv clean distclean \
+.PHONY: help test sanity units integration lint docs checks demo bench build venv clean distclean \
 	$(foreach v,$(ANSIBLE_VERSIONS),venv-$(v) sanity-$(v) units-$(v) integration-$(v))
 
 help:
-	@sed -n '1,9p' Makefile | sed 's/^# \{0,1\}//'
+	@sed -n '4,15p' Makefile | sed 's/^# \{0,1\}//'
 	@echo
 	@echo "Variables: ANSIBLE='$(ANSIBLE)' (versions), TARGETS='$(TARGETS)' (integration targets),"
-	@echo "  ANSIBLE_TEST_ARGS='$(ANSIBLE_TEST_ARGS)', DEMO_PLAYBOOK=$(DEMO_PLAYBOOK),"
-	@echo "  TEST_PARALLEL=$(TEST_PARALLEL) (make test: 1 = one lane per version side by side, 0 = one lane),"
+	@echo "  ANSIBLE_TEST_ARGS='$(ANSIBLE_TEST_ARGS)', NOX_ARGS='$(NOX_ARGS)', DEMO_PLAYBOOK=$(DEMO_PLAYBOOK),"
+	@echo "  TEST_PARALLEL=$(TEST_PARALLEL) (make test: 1 = lanes side by side, 0 = everything in one lane),"
 	@$(foreach v,$(ANSIBLE_VERSIONS),echo "  PYTHON_$(v)=$(PYTHON_$(v))";)
-	@echo "Per version: sanity-X.Y, units-X.Y, integration-X.Y, venv-X.Y (X.Y in: $(ANSIBLE_VERSIONS))"
+	@echo "Per version: sanity-X.Y, units-X.Y, integration-X.Y, venv-X.Y (X.Y in: $(ANSIBLE_VERSIONS));"
+	@echo "  integration runs on $(INTEGRATION_VERSIONS) unless ANSIBLE is given"
 
 # ---- virtual environments ------------------------------------------------------------------
 
@@ -82,7 +103,6 @@ $(foreach v,$(ANSIBLE_VERSIONS),venv-$(v)): venv-%: .venv-%/.stamp
 	echo "== installing ansible-core $*.x and tools into .venv-$*"; \
 	.venv-$*/bin/python -m pip install --quiet --disable-pip-version-check \
 	    "ansible-core>=$*,<2.$$((minor + 1))" -r requirements.txt -r tools/requirements-test.txt \
-	    $(if $(filter $*,$(NEWEST)),-r tools/requirements-newest.txt) \
 	    2> >(grep -v "^WARNING: Location 'file:" >&2)
 	@.venv-$*/bin/ansible --version | head -n 1
 	@touch $@
@@ -92,6 +112,9 @@ $(foreach v,$(ANSIBLE_VERSIONS),venv-$(v)): venv-%: .venv-%/.stamp
 # $(call ansible_test,COMMAND,VERSION,ARGS): stage a copy of the collection, then run
 # `ansible-test COMMAND` in it with the version's venv (--venv: ansible-test makes its own
 # virtual environments from PyPI, --requirements: and installs what the command needs).
+# Not an antsibull-nox session: those run ansible-test with --docker, and there is no container
+# engine here. Hence also tools/prepare_ansible_test.sh (the offline get-pip stand-in) and
+# tools/stage_collection.sh (ansible-test wants the collection under ansible_collections/).
 define ansible_test
 	@tools/prepare_ansible_test.sh $(call venv,$(2))
 	@tools/stage_collection.sh $(TMP)/$(1)-$(2) >/dev/null
@@ -104,7 +127,7 @@ endef
 
 sanity: $(foreach v,$(ANSIBLE),sanity-$(v))
 units: $(foreach v,$(ANSIBLE),units-$(v))
-integration: $(foreach v,$(ANSIBLE),integration-$(v))
+integration: $(foreach v,$(INTEGRATION_ANSIBLE),integration-$(v))
 
 $(foreach v,$(ANSIBLE_VERSIONS),sanity-$(v)): sanity-%: venv-%
 	$(call ansible_test,sanity,$*)
@@ -115,24 +138,31 @@ $(foreach v,$(ANSIBLE_VERSIONS),units-$(v)): units-%: venv-%
 $(foreach v,$(ANSIBLE_VERSIONS),integration-$(v)): integration-%: venv-%
 	$(call ansible_test,integration,$*,$(TARGETS))
 
-# ---- lint, docs, build ---------------------------------------------------------------------
+# ---- antsibull-nox sessions: lint, docs, checks, build -------------------------------------
 
+# nox from the newest venv; each session makes its own virtual environment under .tmp/nox
+# (reused while its requirements are unchanged) and stages the collection itself.
+NOX = cd $(CURDIR) && $(call venv,$(NEWEST))/bin/nox --envdir $(TMP)/nox --reuse-venv=yes $(NOX_ARGS)
+
+# flake8 and yamllint (the `lint` session), ansible-lint (production profile, .ansible-lint).
 lint: venv-$(NEWEST)
-	@tools/stage_collection.sh $(TMP)/lint >/dev/null
-	@echo "== ansible-lint (production profile) in $(call staged,lint)"
-	@cd $(call staged,lint) && export PATH="$(call venv,$(NEWEST))/bin:$$PATH" \
-	    ANSIBLE_COLLECTIONS_PATH=$(TMP)/lint && \
-	    ansible-lint --version && ansible-lint --offline --profile production
+	@$(NOX) -s lint ansible-lint
 
+# antsibull-docs lint-collection-docs (docs-check), then the Sphinx site (docs-build).
 docs: venv-$(NEWEST)
-	@tools/stage_collection.sh $(TMP)/docs-src >/dev/null
-	@PATH="$(call venv,$(NEWEST))/bin:$$PATH" tools/build_docs.sh $(TMP)/docs-src $(TMP)/docs
+	@$(NOX) -s docs-check docs-build
 
+# No unwanted files, action groups, trailing whitespace (extra-checks); licence notices
+# (license-check); build + galaxy-importer (build-import-check); the EE build context (ee-create).
+checks: venv-$(NEWEST)
+	@$(NOX) -s extra-checks license-check build-import-check ee-create
+
+# The tarball build-import-check built and galaxy-importer accepted, copied to .tmp/dist.
 build: venv-$(NEWEST)
-	@tools/stage_collection.sh $(TMP)/build-src >/dev/null
+	@$(NOX) -s build-import-check
 	@mkdir -p $(TMP)/dist
-	@PATH="$(call venv,$(NEWEST))/bin:$$PATH" ansible-galaxy collection build --force \
-	    --output-path $(TMP)/dist $(call staged,build-src)
+	@cp $(TMP)/nox/build-import-check/tmp/collection/*.tar.gz $(TMP)/dist/
+	@ls $(TMP)/dist/*.tar.gz
 
 # ---- demo ----------------------------------------------------------------------------------
 
@@ -149,13 +179,26 @@ bench: venv-$(NEWEST)
 
 # Set up all venvs first (a failure there stops everything), then run every stage even when
 # one fails, and end with a summary; the exit code is non-zero when any stage failed.
-# Stages run in lanes, side by side: one lane per ansible-core version, one for lint + docs.
+# Stages run in lanes, side by side: one lane per ansible-core version that runs integration,
+# one for the other versions; lint, docs and checks are spread over them so the lanes take
+# about as long as each other.
 # TEST_PARALLEL=0 runs them all in one lane, streaming the output.
 TEST_PARALLEL ?= 1
-TEST_LANES = $(foreach v,$(ANSIBLE),"units-$(v) integration-$(v) sanity-$(v)") "lint docs"
+lane_stages = units-$(1) $(if $(filter $(1),$(INTEGRATION_ANSIBLE)),integration-$(1)) sanity-$(1)
+lane_versions := $(filter $(INTEGRATION_ANSIBLE),$(ANSIBLE))
+other_versions := $(filter-out $(INTEGRATION_ANSIBLE),$(ANSIBLE))
+ifeq ($(words $(lane_versions)),2)
+# The usual case: 2.21 + docs, 2.19 + checks, 2.20 + lint.
+TEST_LANES = "$(call lane_stages,$(word 1,$(lane_versions))) docs" \
+	"$(call lane_stages,$(word 2,$(lane_versions))) checks" \
+	"$(foreach v,$(other_versions),$(call lane_stages,$(v))) lint"
+else
+TEST_LANES = $(foreach v,$(lane_versions),"$(call lane_stages,$(v))") \
+	"$(foreach v,$(other_versions),$(call lane_stages,$(v))) lint docs checks"
+endif
 ifeq ($(TEST_PARALLEL),0)
-TEST_LANES = "$(foreach v,$(ANSIBLE),units-$(v)) $(foreach v,$(ANSIBLE),integration-$(v)) \
-	$(foreach v,$(ANSIBLE),sanity-$(v)) lint docs"
+TEST_LANES = "$(foreach v,$(ANSIBLE),units-$(v)) $(foreach v,$(INTEGRATION_ANSIBLE),integration-$(v)) \
+	$(foreach v,$(ANSIBLE),sanity-$(v)) lint docs checks"
 endif
 
 test: venv

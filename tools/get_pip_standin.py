@@ -1,5 +1,6 @@
-# Copyright: contributors to eightbyeight.contactnow
-# GNU General Public License v3.0+ (see https://www.gnu.org/licenses/gpl-3.0.txt)
+# Copyright (c) eightbyeight.contactnow contributors
+# GNU General Public License v3.0+ (see COPYING or https://www.gnu.org/licenses/gpl-3.0.txt)
+# SPDX-License-Identifier: GPL-3.0-or-later
 """Offline stand-in for the get-pip script that ansible-test downloads.
 
 ansible-test bootstraps pip in each virtual environment it creates by running a

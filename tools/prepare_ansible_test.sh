@@ -1,5 +1,10 @@
 #!/usr/bin/env bash
-# Prepare ~/.ansible/test for the ansible-test of a virtual environment, offline and race-free:
+# Copyright (c) eightbyeight.contactnow contributors
+# GNU General Public License v3.0+ (see COPYING or https://www.gnu.org/licenses/gpl-3.0.txt)
+# SPDX-License-Identifier: GPL-3.0-or-later
+# Prepare ~/.ansible/test for the ansible-test of a virtual environment, offline and race-free.
+# Kept (not an antsibull-nox session): ansible-test runs outside nox here, with --venv, and
+# antsibull-nox has nothing for a get-pip script that cannot be downloaded.
 #
 # - the get-pip stand-in: tools/get_pip_standin.py goes where ansible-test looks for its cached
 #   get-pip script, ~/.ansible/test/cache/get_pip_<pip version>.py (get_pip_25_2.py for

@@ -1,4 +1,7 @@
 #!/usr/bin/env bash
+# Copyright (c) eightbyeight.contactnow contributors
+# GNU General Public License v3.0+ (see COPYING or https://www.gnu.org/licenses/gpl-3.0.txt)
+# SPDX-License-Identifier: GPL-3.0-or-later
 # `make demo`: build the collection, install it into a private collections path, start a
 # ContactNow sandbox server on a free loopback port with a demo account, run the demo playbook
 # against it, and stop the sandbox whatever happens.
@@ -24,10 +27,10 @@ work="$tmp/demo"
 export PATH="$venv/bin:$PATH"
 
 echo "== building the collection"
-tools/stage_collection.sh "$tmp/build-src" >/dev/null
+# Straight from the work tree: galaxy.yml's build_ignore leaves out the venvs, .tmp and the rest.
 mkdir -p "$tmp/dist"
-tarball=$(ansible-galaxy collection build --force --output-path "$tmp/dist" \
-    "$tmp/build-src/ansible_collections/eightbyeight/contactnow" | sed -n 's/^Created collection for .* at //p')
+tarball=$(ansible-galaxy collection build --force --output-path "$tmp/dist" "$repo" \
+    | sed -n 's/^Created collection for .* at //p')
 [[ -f "$tarball" ]] || { echo "ERROR: ansible-galaxy collection build made no tarball" >&2; exit 1; }
 echo "built $tarball"
 

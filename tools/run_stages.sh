@@ -1,4 +1,7 @@
 #!/usr/bin/env bash
+# Copyright (c) eightbyeight.contactnow contributors
+# GNU General Public License v3.0+ (see COPYING or https://www.gnu.org/licenses/gpl-3.0.txt)
+# SPDX-License-Identifier: GPL-3.0-or-later
 # Run make targets ("stages") in lanes and print a summary; used by `make test`.
 #
 # Each LANE argument is a space-separated list of targets run one after another; lanes run side

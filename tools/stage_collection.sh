@@ -1,6 +1,12 @@
 #!/usr/bin/env bash
+# Copyright (c) eightbyeight.contactnow contributors
+# GNU General Public License v3.0+ (see COPYING or https://www.gnu.org/licenses/gpl-3.0.txt)
+# SPDX-License-Identifier: GPL-3.0-or-later
 # Copy the collection into a tree ansible-test accepts:
 #   DEST_ROOT/ansible_collections/eightbyeight/contactnow
+# Used by the Makefile's ansible-test targets only. The antsibull-nox sessions stage the
+# collection themselves, but ansible-test cannot run as one of them here (they use --docker, and
+# there is no container engine), so this is what puts it where ansible-test wants it.
 # Copied: tracked files plus untracked files that .gitignore does not exclude (so work in
 # progress is tested), minus tracked files deleted from the work tree. File modes are kept
 # (the shebang sanity test looks at the executable bit).
