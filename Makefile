@@ -7,6 +7,7 @@
 # For developers (each runs alone; ANSIBLE=2.21 or ANSIBLE=2.19 picks one ansible-core):
 #   make sanity | units | integration | lint | docs | build | venv | clean | distclean
 #   make bench         the lookup's fan-out timed against a constant-fact play (not a test)
+#   make fuzz          the unit tests' fuzzing with FUZZ_EXAMPLES (100000) examples instead of 6000
 # `make help` lists the variables.
 
 SHELL := /bin/bash
@@ -50,11 +51,11 @@ staged = $(TMP)/$(1)/ansible_collections/$(COLLECTION)
 VENV_INPUTS := Makefile requirements.txt tools/requirements-test.txt tools/requirements-newest.txt \
 	tools/get_pip_standin.py tools/prepare_ansible_test.sh
 
-.PHONY: help test sanity units integration lint docs demo bench build venv clean distclean \
+.PHONY: help test sanity units integration lint docs demo bench fuzz build venv clean distclean \
 	$(foreach v,$(ANSIBLE_VERSIONS),venv-$(v) sanity-$(v) units-$(v) integration-$(v))
 
 help:
-	@sed -n '1,9p' Makefile | sed 's/^# \{0,1\}//'
+	@sed -n '1,10p' Makefile | sed 's/^# \{0,1\}//'
 	@echo
 	@echo "Variables: ANSIBLE='$(ANSIBLE)' (versions), TARGETS='$(TARGETS)' (integration targets),"
 	@echo "  ANSIBLE_TEST_ARGS='$(ANSIBLE_TEST_ARGS)', DEMO_PLAYBOOK=$(DEMO_PLAYBOOK),"
@@ -144,6 +145,11 @@ demo: venv-$(NEWEST)
 BENCH_ARGS ?=
 bench: venv-$(NEWEST)
 	@$(call venv,$(NEWEST))/bin/python tools/benchmark_lookup.py $(BENCH_ARGS)
+
+# The unit tests' fuzzing (hypothesis, fixed seed) with FUZZ_EXAMPLES examples instead of 6000.
+FUZZ_EXAMPLES ?= 100000
+fuzz: venv-$(NEWEST)
+	@cd "$$(tools/stage_collection.sh $(TMP)/fuzz)" && CONTACTNOW_FUZZ_EXAMPLES=$(FUZZ_EXAMPLES) PYTHONPATH=$(TMP)/fuzz $(call venv,$(NEWEST))/bin/python -m pytest -q -p no:cacheprovider tests/unit/plugins/module_utils/test_fuzz.py
 
 # ---- everything ----------------------------------------------------------------------------
 
