@@ -96,6 +96,7 @@ class SandboxState:
         self.min_password_length = min_password_length
         self.passwords = {}
         self.tokens = {}
+        self.newpass_applied = {}
         self.faults = []
         self.log = []
         self.clock_offset = 0.0
@@ -111,6 +112,7 @@ class SandboxState:
         with self.lock:
             self.passwords = dict(self.initial_accounts)
             self.tokens = {}
+            self.newpass_applied = {}
             self.faults = []
             self.log = []
             self.clock_offset = 0.0
@@ -200,12 +202,13 @@ class SandboxState:
             return [dict(entry) for entry in self.log]
 
     def summary(self):
-        """Token counts per account and the server clock; never a password or a token."""
+        """Token and password-change counts per account and the server clock; never a password or a token."""
         with self.lock:
             now = self.now()
-            accounts = {name: {"tokens": 0, "expired_tokens": 0} for name in self.passwords}
+            accounts = {name: {"tokens": 0, "expired_tokens": 0, "passwords_changed": self.newpass_applied.get(name, 0)}
+                        for name in self.passwords}
             for token in self.tokens.values():
-                counts = accounts.setdefault(token["username"], {"tokens": 0, "expired_tokens": 0})
+                counts = accounts.setdefault(token["username"], {"tokens": 0, "expired_tokens": 0, "passwords_changed": 0})
                 counts["tokens" if token["expire"] > now else "expired_tokens"] += 1
             return {"accounts": accounts, "now": int(now)}
 
@@ -271,6 +274,7 @@ class SandboxState:
         check_password_rules(password, self.min_password_length)
         # Decision: existing tokens stay valid after newpass (the API does not say).
         self.passwords[info["username"]] = password
+        self.newpass_applied[info["username"]] = self.newpass_applied.get(info["username"], 0) + 1
         return {"success": True}
 
 

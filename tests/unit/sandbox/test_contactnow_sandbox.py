@@ -189,7 +189,7 @@ def test_expiry_via_advance(client):
     assert client.action("delete", token=got["token"]) == {"success": False, "error": "Expired token", "expire": -1}
     fresh = token_for(client)
     assert fresh["token"] != got["token"] and fresh["expire"] > reply["now"]
-    assert client.get_control("state")["accounts"]["demo"] == {"tokens": 1, "expired_tokens": 1}
+    assert client.get_control("state")["accounts"]["demo"] == {"tokens": 1, "expired_tokens": 1, "passwords_changed": 0}
 
 
 def test_token_lifetime_flag():
@@ -218,6 +218,7 @@ def test_newpass_changes_password_and_keeps_tokens(client):
     assert client.action("get", username="demo", password=PASSWORD) == {"success": False, "error": "Authentication failure"}
     assert client.action("validate", token=got["token"])["success"] is True
     assert client.action("get", username="demo", password="NewSecret456") == got
+    assert client.get_control("state")["accounts"]["demo"]["passwords_changed"] == 1
 
 
 @pytest.mark.parametrize("password, error", [
@@ -230,6 +231,7 @@ def test_newpass_rules(client, password, error):
     got = token_for(client)
     assert client.action("newpass", token=got["token"], password=password) == {"success": False, "error": error}
     assert token_for(client) == got
+    assert client.get_control("state")["accounts"]["demo"]["passwords_changed"] == 0
 
 
 def test_newpass_needs_valid_token(client):
@@ -607,7 +609,8 @@ def test_reset_restores_start_state(client):
     assert client.control("reset") == (200, {"ok": True})
     state = client.get_control("state")
     assert abs(state["now"] - time.time()) <= 2
-    assert state["accounts"] == {"demo": {"tokens": 0, "expired_tokens": 0}, "other": {"tokens": 0, "expired_tokens": 0}}
+    zero = {"tokens": 0, "expired_tokens": 0, "passwords_changed": 0}
+    assert state["accounts"] == {"demo": zero, "other": zero}
     assert client.get_control("log") == {"requests": []}
     assert token_for(client)["token"] != got["token"]
 
