@@ -104,6 +104,8 @@ class SandboxState:
         # across resets (see secrets()).
         self.seen_passwords = set(self.initial_accounts.values())
         self.issued_tokens = set()
+        # token -> username of every token ever issued, deleted or not (for the log's account).
+        self.token_owners = {}
         self.reset()
 
     # --- control operations -------------------------------------------------------------
@@ -156,8 +158,7 @@ class SandboxState:
         with self.lock:
             if args.get("username"):
                 return args["username"]
-            info = self.tokens.get(args.get("token") or "")
-            return info["username"] if info else None
+            return self.token_owners.get(args.get("token") or "")
 
     def note_secrets(self, args):
         """Remember every password a request carried (right or wrong), for secrets()."""
@@ -245,6 +246,7 @@ class SandboxState:
         expire = int(now + self.token_lifetime)
         self.tokens[token] = {"username": username, "address": address, "expire": expire}
         self.issued_tokens.add(token)
+        self.token_owners[token] = username
         return {"success": True, "token": token, "expire": expire}
 
     def _usable_token(self, args, client):
