@@ -45,7 +45,7 @@ options:
         it and sends C(get) again.
       - Judged from the API's C(expire) against the controller's clock. Zero or more.
       - A value no new token can meet (more than the lifetime seen for the account, or more than
-        12 hours while that is not known) fails without deleting the account's current token.
+        7 days) fails without deleting the account's current token.
     type: int
     default: 300
     env:
