@@ -113,8 +113,13 @@ $(foreach v,$(ANSIBLE_VERSIONS),sanity-$(v)): sanity-%: venv-%
 $(foreach v,$(ANSIBLE_VERSIONS),units-$(v)): units-%: venv-%
 	$(call ansible_test,units,$*)
 
+# Integration runs with -vvv; its output is then scanned for every password and token the sandboxes
+# saw (tools/scan_secrets.py), also when a target failed.
 $(foreach v,$(ANSIBLE_VERSIONS),integration-$(v)): integration-%: venv-%
-	$(call ansible_test,integration,$*,$(TARGETS))
+	@mkdir -p $(TMP) && rm -rf $(call staged,integration-$*)/tests/output/sandbox-secrets $(TMP)/integration-$*.failed
+	$(call ansible_test,integration,$*,-vvv $(TARGETS)) 2>&1 | tee $(TMP)/integration-$*.log || touch $(TMP)/integration-$*.failed
+	@$(call venv,$*)/bin/python tools/scan_secrets.py $(TMP)/integration-$*.log $(call staged,integration-$*)/tests/output/sandbox-secrets
+	@test ! -e $(TMP)/integration-$*.failed
 
 # ---- lint, docs, build ---------------------------------------------------------------------
 

@@ -33,6 +33,8 @@ from xml.sax.saxutils import escape as xml_escape
 API_PATHS = ("/token.php", "/api/token.php")
 CONTROL_PREFIX = "/_sandbox/"
 ACTIONS = ("get", "validate", "delete", "newpass")
+# Arguments that are credentials: they belong in a POST body, never in a URL.
+CREDENTIAL_ARGS = ("username", "password", "token", "address")
 FAULT_KINDS = ("http_500", "http_503", "http_429", "reset_before", "reset_after", "truncated", "html", "garbage", "delay",
                "tls_break_after", "oversized", "trickle", "http_302", "http_404")
 # Faults after which the action has been carried out on the server side.
@@ -106,6 +108,8 @@ class SandboxState:
         self.issued_tokens = set()
         # token -> username of every token ever issued, deleted or not (for the log's account).
         self.token_owners = {}
+        # Requests that carried a credential in the URL query string (never cleared, see secrets()).
+        self.credentials_in_urls = []
         self.reset()
 
     # --- control operations -------------------------------------------------------------
@@ -160,11 +164,15 @@ class SandboxState:
                 return args["username"]
             return self.token_owners.get(args.get("token") or "")
 
-    def note_secrets(self, args):
-        """Remember every password a request carried (right or wrong), for secrets()."""
-        if args.get("password"):
-            with self.lock:
+    def note_secrets(self, args, entry):
+        """Remember every password a request carried (right or wrong), and credentials in a URL."""
+        in_url = sorted(set(entry["url_args"]) & set(CREDENTIAL_ARGS))
+        with self.lock:
+            if args.get("password"):
                 self.seen_passwords.add(args["password"])
+            if in_url:
+                self.credentials_in_urls.append({"action": entry["action"], "path": entry["path"], "url_args": in_url,
+                                                 "time": entry["time"]})
 
     def note_token(self, token):
         with self.lock:
@@ -181,9 +189,11 @@ class SandboxState:
         return {"success": True}
 
     def secrets(self):
-        """Every password seen and token issued since start -- what no client output may contain."""
+        """Every password seen and token issued since start -- what no client output may contain --
+        and every request that carried a credential in its URL (names only)."""
         with self.lock:
-            return {"passwords": sorted(self.seen_passwords), "tokens": sorted(self.issued_tokens)}
+            return {"passwords": sorted(self.seen_passwords), "tokens": sorted(self.issued_tokens),
+                    "credentials_in_urls": [dict(entry) for entry in self.credentials_in_urls]}
 
     def record(self, entry):
         with self.lock:
@@ -437,7 +447,7 @@ class SandboxHandler(BaseHTTPRequestHandler):
     def _answer_api(self, args, entry, record_once):
         """Carry out the request (unless a fault says not to); return what sends the reply."""
         state = self.server.state
-        state.note_secrets(args)
+        state.note_secrets(args, entry)
         fmt = (args.get("format") or "json").lower()
         fault = state.take_fault(args.get("action"), entry["account"])
         if fault is not None:

@@ -134,8 +134,12 @@ def test_get_reuses_valid_token(client):
 
 
 def test_get_from_query_only_and_api_path(client):
+    before = len(client.get_control("secrets")["credentials_in_urls"])  # the server is shared by the tests
     reply = client.api({"action": "get", "username": "demo", "password": PASSWORD}, path="/api/token.php")
     assert reply["success"] is True
+    client.control("reset")  # forgets the log, not that credentials went into a URL
+    leaks = client.get_control("secrets")["credentials_in_urls"][before:]
+    assert [(leak["action"], leak["path"], leak["url_args"]) for leak in leaks] == [("get", "/api/token.php", ["password", "username"])]
 
 
 def test_body_wins_over_query(client):
@@ -534,7 +538,7 @@ def test_secrets_lists_every_password_seen_and_token_issued(client, server):
     fake = json.loads(payload)["token"]
     client.control("reset")  # forgets the state, not what it saw
     found = client.get_control("secrets")
-    assert set(found) == {"passwords", "tokens"}
+    assert set(found) == {"passwords", "tokens", "credentials_in_urls"}
     assert {PASSWORD, "Other1234", "Wrong-Guess-1", "NewSecret456", "Set-By-Control-1"} <= set(found["passwords"])
     assert {got["token"], fake} <= set(found["tokens"])
 
@@ -743,7 +747,7 @@ def test_cli_secrets_file_on_exit(tmp_path):
         assert proc.wait(TIMEOUT) == 0
         assert os.stat(secrets_file).st_mode & 0o777 == 0o600
         with open(secrets_file, encoding="utf-8") as handle:
-            assert json.load(handle) == {"passwords": [PASSWORD], "tokens": [got["token"]]}
+            assert json.load(handle) == {"passwords": [PASSWORD], "tokens": [got["token"]], "credentials_in_urls": []}
     finally:
         proc.kill()
         proc.wait(TIMEOUT)
