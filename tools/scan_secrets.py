@@ -126,9 +126,9 @@ def scan_text(text, where, passwords, tokens, findings, depth=0):
                 scan_text(value, "%s line %d %s" % (where, line_no, "/".join(path)), set(), tokens, findings, depth + 1)
                 continue
             if FORBIDDEN_KEYS.intersection(path):
-                for token in set(TOKEN_LIKE.findall(value)) & tokens:
-                    findings.append("%s line %d: a token under %s" % (where, line_no, "/".join(path)))
-                    del token
+                leaked = set(TOKEN_LIKE.findall(value)) & tokens
+                if leaked:
+                    findings.append("%s line %d: %d token(s) under %s" % (where, line_no, len(leaked), "/".join(path)))
 
 
 def main(argv):
