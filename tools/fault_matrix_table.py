@@ -95,7 +95,7 @@ def current_section(text):
 
 
 def main(argv=None):
-    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n", maxsplit=1)[0])
     group = parser.add_mutually_exclusive_group()
     group.add_argument("--check", action="store_true", help="exit 1 when the docs differ from the table")
     group.add_argument("--write", action="store_true", help="rewrite the section of the docs")

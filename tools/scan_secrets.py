@@ -76,7 +76,7 @@ def json_blocks(text):
                 else:
                     continue
                 try:
-                    obj, _ = decoder.raw_decode(candidate)
+                    obj = decoder.raw_decode(candidate)[0]
                 except ValueError:
                     continue
                 blocks.append((index + 1, obj))

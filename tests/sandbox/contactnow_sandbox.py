@@ -489,8 +489,8 @@ class SandboxHandler(BaseHTTPRequestHandler):
         """
         self.close_connection = True
         head = ("%s 200 OK\r\nServer: %s\r\nDate: %s\r\nContent-Type: %s\r\nContent-Length: %d\r\n"
-                "Connection: close\r\n\r\n" % (self.protocol_version, self.version_string(), self.date_time_string(),
-                                                 REPLY_CONTENT_TYPE, len(body)))
+                "Connection: close\r\n\r\n"
+                % (self.protocol_version, self.version_string(), self.date_time_string(), REPLY_CONTENT_TYPE, len(body)))
         for index, byte in enumerate(head.encode("latin-1") + body):
             if index:
                 time.sleep(interval)
@@ -831,12 +831,12 @@ def main(argv=None):
         server.server_close()
         if args.port_file:
             remove_port_file(args.port_file, port)
-        if args.secrets_file:
-            try:
-                write_secrets_file(args.secrets_file, server.state)
-            except OSError as exc:
-                sys.stderr.write("contactnow_sandbox: cannot write --secrets-file: %s\n" % exc)
-                return 1
+    if args.secrets_file:
+        try:
+            write_secrets_file(args.secrets_file, server.state)
+        except OSError as exc:
+            sys.stderr.write("contactnow_sandbox: cannot write --secrets-file: %s\n" % exc)
+            return 1
     return 0
 
 

@@ -179,10 +179,11 @@ def cmd_check(vars_path, workdir, host, control_url):
             problems.append("a traceback")
         if any(secret and secret in msg for secret in secrets["passwords"] + secrets["tokens"]):
             problems.append("a password or token in the message")
-        observed = ("failed" if result.get("failed") else "ok") + (" live_password=%s" % result.get("live_password", "-")
-                                                                  if cell["action"] == "newpass" else "")
-        print("%-16s %-8s %-16s %-28s %s" % (cell["id"], cell["action"], cell["case"], observed,
-                                              "OK" if not problems else "MISMATCH: " + "; ".join(problems)))
+        observed = "failed" if result.get("failed") else "ok"
+        if cell["action"] == "newpass":
+            observed += " live_password=%s" % result.get("live_password", "-")
+        verdict = "MISMATCH: " + "; ".join(problems) if problems else "OK"
+        print("%-16s %-8s %-16s %-28s %s" % (cell["id"], cell["action"], cell["case"], observed, verdict))
         (newpass_report if cell["action"] == "newpass" else report).extend(
             "%s (%s under %s): %s" % (cell["id"], cell["action"], cell["case"], problem) for problem in problems)
     bad_urls = [entry for entry in log if set(entry["url_args"]) & {"username", "password", "token"}]
