@@ -12,6 +12,7 @@
 #   make lint | docs | checks | build      antsibull-nox sessions (noxfile.py, antsibull-nox.toml)
 #   make venv | clean | distclean
 #   make bench         the lookup's fan-out timed against a constant-fact play (not a test)
+#   make fuzz          the unit tests' fuzzing with FUZZ_EXAMPLES (100000) examples instead of 6000
 # `make help` lists the variables.
 
 SHELL := /bin/bash
@@ -70,11 +71,11 @@ staged = $(TMP)/$(1)/ansible_collections/$(COLLECTION)
 VENV_INPUTS := Makefile requirements.txt tools/requirements-test.txt \
 	tools/get_pip_standin.py tools/prepare_ansible_test.sh
 
-.PHONY: help test sanity units integration lint docs checks demo bench build venv clean distclean \
+.PHONY: help test sanity units integration lint docs checks demo bench fuzz build venv clean distclean \
 	$(foreach v,$(ANSIBLE_VERSIONS),venv-$(v) sanity-$(v) units-$(v) integration-$(v))
 
 help:
-	@sed -n '4,15p' Makefile | sed 's/^# \{0,1\}//'
+	@sed -n '4,16p' Makefile | sed 's/^# \{0,1\}//'
 	@echo
 	@echo "Variables: ANSIBLE='$(ANSIBLE)' (versions), TARGETS='$(TARGETS)' (integration targets),"
 	@echo "  ANSIBLE_TEST_ARGS='$(ANSIBLE_TEST_ARGS)', NOX_ARGS='$(NOX_ARGS)', DEMO_PLAYBOOK=$(DEMO_PLAYBOOK),"
@@ -135,8 +136,13 @@ $(foreach v,$(ANSIBLE_VERSIONS),sanity-$(v)): sanity-%: venv-%
 $(foreach v,$(ANSIBLE_VERSIONS),units-$(v)): units-%: venv-%
 	$(call ansible_test,units,$*)
 
+# Integration runs with -vvv; its output is then scanned for every password and token the sandboxes
+# saw (tools/scan_secrets.py), also when a target failed.
 $(foreach v,$(ANSIBLE_VERSIONS),integration-$(v)): integration-%: venv-%
-	$(call ansible_test,integration,$*,$(TARGETS))
+	@mkdir -p $(TMP) && rm -rf $(call staged,integration-$*)/tests/output/sandbox-secrets $(TMP)/integration-$*.failed
+	$(call ansible_test,integration,$*,-vvv $(TARGETS)) 2>&1 | tee $(TMP)/integration-$*.log || touch $(TMP)/integration-$*.failed
+	@$(call venv,$*)/bin/python tools/scan_secrets.py $(TMP)/integration-$*.log $(call staged,integration-$*)/tests/output/sandbox-secrets
+	@test ! -e $(TMP)/integration-$*.failed
 
 # ---- antsibull-nox sessions: lint, docs, checks, build -------------------------------------
 
@@ -174,6 +180,11 @@ demo: venv-$(NEWEST)
 BENCH_ARGS ?=
 bench: venv-$(NEWEST)
 	@$(call venv,$(NEWEST))/bin/python tools/benchmark_lookup.py $(BENCH_ARGS)
+
+# The unit tests' fuzzing (hypothesis, fixed seed) with FUZZ_EXAMPLES examples instead of 6000.
+FUZZ_EXAMPLES ?= 100000
+fuzz: venv-$(NEWEST)
+	@cd "$$(tools/stage_collection.sh $(TMP)/fuzz)" && CONTACTNOW_FUZZ_EXAMPLES=$(FUZZ_EXAMPLES) PYTHONPATH=$(TMP)/fuzz $(call venv,$(NEWEST))/bin/python -m pytest -q -p no:cacheprovider tests/unit/plugins/module_utils/test_fuzz.py
 
 # ---- everything ----------------------------------------------------------------------------
 

@@ -43,7 +43,9 @@ options:
       - Seconds of validity the returned token must have left. A cached token with less is renewed;
         the lookup sends C(get), and if the API hands back the same nearly expired token, C(delete)s
         it and sends C(get) again.
-      - Judged from the API's C(expire) against the controller's clock.
+      - Judged from the API's C(expire) against the controller's clock. Zero or more.
+      - A value no new token can meet (more than the lifetime seen for the account, or more than
+        7 days) fails without deleting the account's current token.
     type: int
     default: 300
     env:

@@ -430,7 +430,7 @@ _PLAIN_CAUSES = (
     ('RemoteDisconnected', 'the server closed the connection without answering'),
     ('ConnectionResetError', 'the connection was reset'),
     ('BrokenPipeError', 'the connection was closed while the request was being sent'),
-    ('ConnectionRefusedError', 'connection refused'),
+    ('ConnectionRefusedError', 'Connection refused'),
     ('LineTooLong', 'the answer has an overlong header line'),
     ('BadStatusLine', 'the answer is not HTTP'),
 )

@@ -126,7 +126,10 @@ def _parse_xml(text):
     except ImportError:
         raise UndecodableReply('the answer is XML, which needs the Python library xmltodict; install it or use format: json')
     try:
-        document = xmltodict.parse(text, disable_entities=True)
+        try:
+            document = xmltodict.parse(text, disable_entities=True)
+        except TypeError:  # xmltodict < 0.12 has no disable_entities (its expat never fetches external entities)
+            document = xmltodict.parse(text)
     except RecursionError:
         raise UndecodableReply('the answer is XML nested too deeply to be a token.php reply')
     except Exception:  # expat raises several unrelated types

@@ -22,9 +22,9 @@ from ansible_collections.eightbyeight.contactnow.plugins.module_utils._cache imp
 from ansible_collections.eightbyeight.contactnow.plugins.module_utils._client import ContactNowClient, ContactNowError, InvalidTokenError
 from ansible_collections.eightbyeight.contactnow.plugins.module_utils._options import require_seconds
 
-# The longest a token plausibly lasts: documented as 12 hours ("subject to change").  A min_ttl
-# above it is judged against what get returned, without deleting the token other hosts use.
-MAX_PLAUSIBLE_LIFETIME = 12 * 3600
+# No token lasts this long (documented: 12 hours, "subject to change"; clocks may also disagree by
+# hours, which shifts the lifetime seen from here): a min_ttl above it fails without any delete.
+MAX_PLAUSIBLE_LIFETIME = 7 * 24 * 3600
 
 
 class CacheUnusableError(ContactNowError):
@@ -146,6 +146,8 @@ class TokenManager:
         self.options.require_credentials()
         token = self.client.get_token(self.options.username, self.options.password, self.address)
         left = token.expire - self._now()
+        if self._lifetime is not None and left > self._lifetime:
+            self._lifetime = left  # a token lasting longer than we thought: the lifetime grew (or the clocks moved)
         if left < min_ttl:
             # get hands back the current token while it is valid: delete it to be issued a new one --
             # unless no new token could meet min_ttl either: other hosts may be using this one.
@@ -180,10 +182,10 @@ class TokenManager:
                 'min_ttl (%d) is more than a new token lasts for this account (%d seconds, seen when one was last issued); '
                 'lower min_ttl (the current token, %d seconds left, was kept)' % (min_ttl, known, left),
                 action='get', host=self.options.host)
-        if known is None and min_ttl > MAX_PLAUSIBLE_LIFETIME:
+        if min_ttl > MAX_PLAUSIBLE_LIFETIME:
             raise ContactNowError(
-                'min_ttl (%d) is more than a ContactNow token lasts (about %d hours); the token the API returned has %d '
-                'seconds left; lower min_ttl (the current token was kept)' % (min_ttl, MAX_PLAUSIBLE_LIFETIME // 3600, left),
+                'min_ttl (%d) is more than any ContactNow token lasts (tokens last about 12 hours; the one the API returned '
+                'has %d seconds left); lower min_ttl (the current token was kept)' % (min_ttl, left),
                 action='get', host=self.options.host)
 
     def _expire_or_none(self, token):

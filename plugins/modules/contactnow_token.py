@@ -55,8 +55,10 @@ options:
     type: str
   min_ttl:
     description:
-      - Seconds of validity the token must have left; a token with less is renewed.
+      - Seconds of validity the token must have left; a token with less is renewed. Zero or more.
       - Judged from the API's C(expire) against the clock of the machine running the module.
+      - A value no new token can meet (more than the lifetime seen for the account, or more than
+        7 days) fails without deleting the account's current token, which other hosts may be using.
     type: int
     default: 300
   address:

@@ -33,6 +33,8 @@ from xml.sax.saxutils import escape as xml_escape
 API_PATHS = ("/token.php", "/api/token.php")
 CONTROL_PREFIX = "/_sandbox/"
 ACTIONS = ("get", "validate", "delete", "newpass")
+# Arguments that are credentials: they belong in a POST body, never in a URL.
+CREDENTIAL_ARGS = ("username", "password", "token", "address")
 FAULT_KINDS = ("http_500", "http_503", "http_429", "reset_before", "reset_after", "truncated", "html", "garbage", "delay",
                "tls_break_after", "oversized", "trickle", "http_302", "http_404")
 # Faults after which the action has been carried out on the server side.
@@ -96,6 +98,7 @@ class SandboxState:
         self.min_password_length = min_password_length
         self.passwords = {}
         self.tokens = {}
+        self.newpass_applied = {}
         self.faults = []
         self.log = []
         self.clock_offset = 0.0
@@ -103,6 +106,10 @@ class SandboxState:
         # across resets (see secrets()).
         self.seen_passwords = set(self.initial_accounts.values())
         self.issued_tokens = set()
+        # token -> username of every token ever issued, deleted or not (for the log's account).
+        self.token_owners = {}
+        # Requests that carried a credential in the URL query string (never cleared, see secrets()).
+        self.credentials_in_urls = []
         self.reset()
 
     # --- control operations -------------------------------------------------------------
@@ -111,6 +118,7 @@ class SandboxState:
         with self.lock:
             self.passwords = dict(self.initial_accounts)
             self.tokens = {}
+            self.newpass_applied = {}
             self.faults = []
             self.log = []
             self.clock_offset = 0.0
@@ -154,14 +162,17 @@ class SandboxState:
         with self.lock:
             if args.get("username"):
                 return args["username"]
-            info = self.tokens.get(args.get("token") or "")
-            return info["username"] if info else None
+            return self.token_owners.get(args.get("token") or "")
 
-    def note_secrets(self, args):
-        """Remember every password a request carried (right or wrong), for secrets()."""
-        if args.get("password"):
-            with self.lock:
+    def note_secrets(self, args, entry):
+        """Remember every password a request carried (right or wrong), and credentials in a URL."""
+        in_url = sorted(set(entry["url_args"]) & set(CREDENTIAL_ARGS))
+        with self.lock:
+            if args.get("password"):
                 self.seen_passwords.add(args["password"])
+            if in_url:
+                self.credentials_in_urls.append({"action": entry["action"], "path": entry["path"], "url_args": in_url,
+                                                 "time": entry["time"]})
 
     def note_token(self, token):
         with self.lock:
@@ -178,9 +189,11 @@ class SandboxState:
         return {"success": True}
 
     def secrets(self):
-        """Every password seen and token issued since start -- what no client output may contain."""
+        """Every password seen and token issued since start -- what no client output may contain --
+        and every request that carried a credential in its URL (names only)."""
         with self.lock:
-            return {"passwords": sorted(self.seen_passwords), "tokens": sorted(self.issued_tokens)}
+            return {"passwords": sorted(self.seen_passwords), "tokens": sorted(self.issued_tokens),
+                    "credentials_in_urls": [dict(entry) for entry in self.credentials_in_urls]}
 
     def record(self, entry):
         with self.lock:
@@ -200,12 +213,13 @@ class SandboxState:
             return [dict(entry) for entry in self.log]
 
     def summary(self):
-        """Token counts per account and the server clock; never a password or a token."""
+        """Token and password-change counts per account and the server clock; never a password or a token."""
         with self.lock:
             now = self.now()
-            accounts = {name: {"tokens": 0, "expired_tokens": 0} for name in self.passwords}
+            accounts = {name: {"tokens": 0, "expired_tokens": 0, "passwords_changed": self.newpass_applied.get(name, 0)}
+                        for name in self.passwords}
             for token in self.tokens.values():
-                counts = accounts.setdefault(token["username"], {"tokens": 0, "expired_tokens": 0})
+                counts = accounts.setdefault(token["username"], {"tokens": 0, "expired_tokens": 0, "passwords_changed": 0})
                 counts["tokens" if token["expire"] > now else "expired_tokens"] += 1
             return {"accounts": accounts, "now": int(now)}
 
@@ -242,6 +256,7 @@ class SandboxState:
         expire = int(now + self.token_lifetime)
         self.tokens[token] = {"username": username, "address": address, "expire": expire}
         self.issued_tokens.add(token)
+        self.token_owners[token] = username
         return {"success": True, "token": token, "expire": expire}
 
     def _usable_token(self, args, client):
@@ -271,6 +286,7 @@ class SandboxState:
         check_password_rules(password, self.min_password_length)
         # Decision: existing tokens stay valid after newpass (the API does not say).
         self.passwords[info["username"]] = password
+        self.newpass_applied[info["username"]] = self.newpass_applied.get(info["username"], 0) + 1
         return {"success": True}
 
 
@@ -431,7 +447,7 @@ class SandboxHandler(BaseHTTPRequestHandler):
     def _answer_api(self, args, entry, record_once):
         """Carry out the request (unless a fault says not to); return what sends the reply."""
         state = self.server.state
-        state.note_secrets(args)
+        state.note_secrets(args, entry)
         fmt = (args.get("format") or "json").lower()
         fault = state.take_fault(args.get("action"), entry["account"])
         if fault is not None:
@@ -473,8 +489,8 @@ class SandboxHandler(BaseHTTPRequestHandler):
         """
         self.close_connection = True
         head = ("%s 200 OK\r\nServer: %s\r\nDate: %s\r\nContent-Type: %s\r\nContent-Length: %d\r\n"
-                "Connection: close\r\n\r\n" % (self.protocol_version, self.version_string(), self.date_time_string(),
-                                                 REPLY_CONTENT_TYPE, len(body)))
+                "Connection: close\r\n\r\n"
+                % (self.protocol_version, self.version_string(), self.date_time_string(), REPLY_CONTENT_TYPE, len(body)))
         for index, byte in enumerate(head.encode("latin-1") + body):
             if index:
                 time.sleep(interval)
@@ -815,12 +831,12 @@ def main(argv=None):
         server.server_close()
         if args.port_file:
             remove_port_file(args.port_file, port)
-        if args.secrets_file:
-            try:
-                write_secrets_file(args.secrets_file, server.state)
-            except OSError as exc:
-                sys.stderr.write("contactnow_sandbox: cannot write --secrets-file: %s\n" % exc)
-                return 1
+    if args.secrets_file:
+        try:
+            write_secrets_file(args.secrets_file, server.state)
+        except OSError as exc:
+            sys.stderr.write("contactnow_sandbox: cannot write --secrets-file: %s\n" % exc)
+            return 1
     return 0
 
 

@@ -134,8 +134,12 @@ def test_get_reuses_valid_token(client):
 
 
 def test_get_from_query_only_and_api_path(client):
+    before = len(client.get_control("secrets")["credentials_in_urls"])  # the server is shared by the tests
     reply = client.api({"action": "get", "username": "demo", "password": PASSWORD}, path="/api/token.php")
     assert reply["success"] is True
+    client.control("reset")  # forgets the log, not that credentials went into a URL
+    leaks = client.get_control("secrets")["credentials_in_urls"][before:]
+    assert [(leak["action"], leak["path"], leak["url_args"]) for leak in leaks] == [("get", "/api/token.php", ["password", "username"])]
 
 
 def test_body_wins_over_query(client):
@@ -189,7 +193,7 @@ def test_expiry_via_advance(client):
     assert client.action("delete", token=got["token"]) == {"success": False, "error": "Expired token", "expire": -1}
     fresh = token_for(client)
     assert fresh["token"] != got["token"] and fresh["expire"] > reply["now"]
-    assert client.get_control("state")["accounts"]["demo"] == {"tokens": 1, "expired_tokens": 1}
+    assert client.get_control("state")["accounts"]["demo"] == {"tokens": 1, "expired_tokens": 1, "passwords_changed": 0}
 
 
 def test_token_lifetime_flag():
@@ -218,6 +222,7 @@ def test_newpass_changes_password_and_keeps_tokens(client):
     assert client.action("get", username="demo", password=PASSWORD) == {"success": False, "error": "Authentication failure"}
     assert client.action("validate", token=got["token"])["success"] is True
     assert client.action("get", username="demo", password="NewSecret456") == got
+    assert client.get_control("state")["accounts"]["demo"]["passwords_changed"] == 1
 
 
 @pytest.mark.parametrize("password, error", [
@@ -230,6 +235,7 @@ def test_newpass_rules(client, password, error):
     got = token_for(client)
     assert client.action("newpass", token=got["token"], password=password) == {"success": False, "error": error}
     assert token_for(client) == got
+    assert client.get_control("state")["accounts"]["demo"]["passwords_changed"] == 0
 
 
 def test_newpass_needs_valid_token(client):
@@ -515,8 +521,10 @@ def test_fault_username_filter_and_log_account(client, server):
     assert client.raw("/token.php", {"action": "validate"}, {"token": theirs["token"]})[0] == 500
     assert client.action("validate", token=theirs["token"])["success"] is True
     client.action("validate", token="0" * 40)
+    client.action("delete", token=theirs["token"])
+    client.action("delete", token=theirs["token"])  # a deleted token still names its account
     log = client.get_control("log")["requests"]
-    assert [entry["account"] for entry in log] == ["demo", "other", "demo", "other", "other", None]
+    assert [entry["account"] for entry in log] == ["demo", "other", "demo", "other", "other", None, "other", "other"]
     assert [entry["outcome"] for entry in log][3] == "fault:http_500"
 
 
@@ -530,7 +538,7 @@ def test_secrets_lists_every_password_seen_and_token_issued(client, server):
     fake = json.loads(payload)["token"]
     client.control("reset")  # forgets the state, not what it saw
     found = client.get_control("secrets")
-    assert set(found) == {"passwords", "tokens"}
+    assert set(found) == {"passwords", "tokens", "credentials_in_urls"}
     assert {PASSWORD, "Other1234", "Wrong-Guess-1", "NewSecret456", "Set-By-Control-1"} <= set(found["passwords"])
     assert {got["token"], fake} <= set(found["tokens"])
 
@@ -607,7 +615,8 @@ def test_reset_restores_start_state(client):
     assert client.control("reset") == (200, {"ok": True})
     state = client.get_control("state")
     assert abs(state["now"] - time.time()) <= 2
-    assert state["accounts"] == {"demo": {"tokens": 0, "expired_tokens": 0}, "other": {"tokens": 0, "expired_tokens": 0}}
+    zero = {"tokens": 0, "expired_tokens": 0, "passwords_changed": 0}
+    assert state["accounts"] == {"demo": zero, "other": zero}
     assert client.get_control("log") == {"requests": []}
     assert token_for(client)["token"] != got["token"]
 
@@ -738,7 +747,7 @@ def test_cli_secrets_file_on_exit(tmp_path):
         assert proc.wait(TIMEOUT) == 0
         assert os.stat(secrets_file).st_mode & 0o777 == 0o600
         with open(secrets_file, encoding="utf-8") as handle:
-            assert json.load(handle) == {"passwords": [PASSWORD], "tokens": [got["token"]]}
+            assert json.load(handle) == {"passwords": [PASSWORD], "tokens": [got["token"]], "credentials_in_urls": []}
     finally:
         proc.kill()
         proc.wait(TIMEOUT)

@@ -940,7 +940,10 @@ def trickle(head_first):
         else:
             data = b'HTTP/1.1 200 OK\r\nContent-Length: %d\r\n\r\n%s' % (len(body), body)
         server.cut_off = False
+        server.total = len(data)
+        server.head_end = data.index(b'\r\n\r\n') if not head_first else 0
         for index in range(len(data)):
+            server.sent = index
             try:
                 conn.sendall(data[index:index + 1])
             except OSError:
@@ -960,6 +963,8 @@ def test_real_trickling_answer_fails_at_the_deadline_with_a_clean_message(head_f
     assert str(info.value).endswith('failed: no complete answer within 1 seconds (timeout)')
     assert 'IncompleteRead' not in str(info.value)
     assert server.cut_off is True
+    # Stopped by the deadline long before the answer was complete, and while the headers trickled.
+    assert server.sent < (server.head_end or server.total // 2)
     assert info.value.maybe_acted is True
 
 
@@ -1118,3 +1123,18 @@ def test_real_trickling_tls_answer_fails_at_the_deadline():
         with pytest.raises(TransportError, match=r'no complete answer within 1 seconds \(timeout\)$'):
             real_client(server.url, timeout=1, ca_path=CERT).validate(TOKEN)
     assert server.cut_off is True
+
+
+def test_real_deadline_holds_through_a_proxy(monkeypatch):
+    # The LocalServer plays an HTTP proxy (it gets the absolute URL) that trickles the answer.
+    with LocalServer(trickle(False)) as proxy:  # the headers trickle: only the watchdog can stop that
+        monkeypatch.setenv('HTTP_PROXY', proxy.url)
+        monkeypatch.delenv('NO_PROXY', raising=False)
+        monkeypatch.delenv('no_proxy', raising=False)
+        client = real_client('http://api.example.test', timeout=1, allow_insecure_http=True)
+        with pytest.raises(TransportError, match=r'no complete answer within 1 seconds \(timeout\)$'):
+            client.validate(TOKEN)
+    (request,) = proxy.requests
+    assert request.startswith(b'POST http://api.example.test/token.php HTTP/1.1\r\n')
+    assert proxy.cut_off is True
+    assert proxy.sent < proxy.head_end  # stopped by the deadline while the headers were still trickling

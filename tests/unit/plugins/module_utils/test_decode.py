@@ -418,3 +418,15 @@ def test_title_with_control_characters_is_cleaned():
 def test_body_that_is_not_bytes_or_text_is_undecodable(body):
     with pytest.raises(UndecodableReply):
         decode_reply(body)
+
+
+def test_old_xmltodict_without_disable_entities_still_decodes(monkeypatch):
+    import xmltodict
+    real_parse = xmltodict.parse
+
+    def old_parse(text, **kwargs):
+        if kwargs:
+            raise TypeError("parse() got an unexpected keyword argument 'disable_entities'")
+        return real_parse(text)
+    monkeypatch.setattr(xmltodict, 'parse', old_parse)
+    assert decode_reply('<result><success>1</success><expire>%d</expire></result>' % EXPIRE) == {'success': True, 'expire': EXPIRE}

@@ -562,7 +562,7 @@ def test_forget_evicts(api, cache, clock):
 def test_min_ttl_above_any_plausible_lifetime_fails_without_delete(api, cache, clock):
     shared, _expire = api.issue()  # the account's valid token, in use by other hosts
     with pytest.raises(ContactNowError) as info:
-        manager(api, cache, clock).ensure(min_ttl=13 * 3600)
+        manager(api, cache, clock).ensure(min_ttl=8 * 24 * 3600)
     assert api.actions == ['get']
     assert shared in api.tokens
     assert 'lower min_ttl' in str(info.value) and 'was kept' in str(info.value)
@@ -590,6 +590,28 @@ def test_learned_lifetime_is_kept_in_the_cache(clock, cache):
         manager(api, cache, clock).ensure(min_ttl=900)
     assert api.actions == ['get', 'delete', 'get']
     assert cached(cache).lifetime == 600
+
+
+def test_min_ttl_above_12_hours_still_renews_when_clocks_disagree(clock, cache):
+    # The API's clock an hour ahead of ours: its 12-hour tokens last 13 hours by our clock.
+    api = FakeApi(clock, lifetime=LIFETIME + 3600)
+    old, _expire = api.issue(lifetime=LIFETIME - 3600)
+    result = manager(api, cache, clock).ensure(min_ttl=LIFETIME + 1800)
+    assert api.actions == ['get', 'delete', 'get']
+    assert result.token != old and result.expires_in == LIFETIME + 3600
+
+
+def test_a_longer_lifetime_seen_later_replaces_the_one_learned(clock, cache):
+    api = FakeApi(clock, lifetime=600)
+    api.issue(lifetime=100)
+    with pytest.raises(ContactNowError):
+        manager(api, cache, clock).ensure(min_ttl=900)  # learns 600
+    api.tokens.clear()
+    api.lifetime = 1200  # the vendor lengthened tokens
+    api.calls[:] = []
+    result = manager(api, cache, clock).ensure(min_ttl=900)
+    assert result.expires_in == 1200
+    assert cached(cache).lifetime == 1200
 
 
 def test_min_ttl_the_lifetime_meets_still_renews(clock, cache):
