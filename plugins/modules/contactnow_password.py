@@ -27,9 +27,9 @@ description:
     after a confirmed change is a warning on a successful result, never a failure that hides the change.
   - C(newpass) is sent at most once per run and never retried. If its reply is lost (a timeout, a broken
     connection or TLS stream, an answer that is not an API reply), the server may have acted, or may still
-    act later (a slow server). The module then asks C(get) with O(new_password): when it is accepted, the
-    run succeeds with RV(live_password=new). Otherwise the run fails with RV(live_password=unknown): the
-    current password still being accepted proves nothing, since the server may still apply the change.
+    act later (a slow server). The module then asks C(get) with O(new_password). When it is accepted, the
+    run succeeds with RV(live_password=new). Otherwise the run fails with RV(live_password=unknown), since the
+    current password still being accepted proves nothing (the server may still apply the change).
     Keep both passwords; a re-run with the same options finds out which one is live and converges.
   - Every result, successful or failed, has RV(live_password) (V(current), V(new) or V(unknown)). Decide on
     that field, never on the message text. See the rotation guide for the table of outcomes.

@@ -39,6 +39,8 @@ NOT_CREDENTIAL_ENV = frozenset([
     'CONTACTNOW_RETRIES',
     'CONTACTNOW_FORMAT',
     'CONTACTNOW_CACHE',
+    # A deliberate, per-job decision to accept clear text, not part of the account.
+    'CONTACTNOW_ALLOW_INSECURE_HTTP',
     'CONTACTNOW_ROTATE_STORE',
     'CONTACTNOW_ROTATE_STORE_PATH',
     'CONTACTNOW_ROTATE_STORE_TASKS',
