@@ -105,7 +105,7 @@ $(foreach v,$(ANSIBLE_VERSIONS),venv-$(v)): venv-%: .venv-%/.stamp
 	.venv-$*/bin/python -m pip install --quiet --disable-pip-version-check \
 	    "ansible-core>=$*,<2.$$((minor + 1))" -r requirements.txt -r tools/requirements-test.txt \
 	    2> >(grep -v "^WARNING: Location 'file:" >&2)
-	@.venv-$*/bin/ansible --version | head -n 1
+	@.venv-$*/bin/ansible --version | sed -n 1p
 	@touch $@
 
 # ---- ansible-test --------------------------------------------------------------------------
