@@ -154,7 +154,7 @@ from ansible_collections.eightbyeight.contactnow.plugins.module_utils._module im
 from ansible_collections.eightbyeight.contactnow.plugins.module_utils._token import TokenManager
 
 
-def run(module):
+def run_module(module):
     params = module.params
     manager = TokenManager(module.connection_options(), address=params['address'])
     if params['state'] == 'absent':
@@ -177,7 +177,7 @@ def main():
         ),
         supports_check_mode=True,
     )
-    module.run(lambda: run(module))
+    module.run(lambda: run_module(module))
 
 
 if __name__ == '__main__':

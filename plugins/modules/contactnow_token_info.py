@@ -79,6 +79,12 @@ from ansible_collections.eightbyeight.contactnow.plugins.module_utils._module im
 from ansible_collections.eightbyeight.contactnow.plugins.module_utils._token import TokenManager
 
 
+def run_module(module):
+    # Validating reads nothing from and writes nothing to the cache.
+    options = module.connection_options(cache=False)
+    return dict(changed=False, **TokenManager(options).inspect(module.params['token']))
+
+
 def main():
     module = ContactNowModule(
         argument_spec=dict(
@@ -87,8 +93,7 @@ def main():
         ),
         supports_check_mode=True,
     )
-    options = module.connection_options(cache=False)  # validating reads nothing from and writes nothing to the cache
-    module.run(lambda: dict(changed=False, **TokenManager(options).inspect(module.params['token'])))
+    module.run(lambda: run_module(module))
 
 
 if __name__ == '__main__':
