@@ -19,6 +19,7 @@ from __future__ import absolute_import, division, print_function
 __metaclass__ = type
 
 import collections
+import json
 import random
 import time
 
@@ -174,16 +175,22 @@ class ContactNowClient:
 
     # -- plumbing --------------------------------------------------------------------------------
 
-    def _call(self, action, fields, secrets=(), idempotent=True):
+    def _call(self, action, fields, secrets=(), idempotent=True, url=None, query=None, raw_body=None):
+        """POST ``fields`` (plus action and format) to ``url`` (default token.php) and decode the reply.
+
+        ``query`` goes in the query string; ``raw_body`` (bytes, sent as JSON) replaces the whole form body.
+        """
         body = dict(fields)
         body['action'] = action
         body['format'] = self.options.response_format
+        if raw_body is not None:
+            body = raw_body
         secrets = tuple(secrets) + (self.options.password,)
         attempt = 0
         while True:
             attempt += 1
             try:
-                reply = self._attempt(action, body, secrets, idempotent)
+                reply = self._attempt(action, body, secrets, idempotent, url or self.options.token_url, query)
             except _Transient as transient:
                 error = transient.error
                 error.attempts = attempt
@@ -198,14 +205,15 @@ class ContactNowClient:
                 raise self._api_error(action, reply, secrets, attempt)
             return reply
 
-    def _attempt(self, action, body, secrets, idempotent):
+    def _attempt(self, action, body, secrets, idempotent, url, query=None):
         session = self.session()
         import requests  # imported by session() already
 
         host = self.options.host
+        headers = {'Content-Type': 'application/json'} if isinstance(body, bytes) else None
         try:
             response = session.post(
-                self.options.token_url, data=body, timeout=self.options.timeout,
+                url, params=query, data=body, headers=headers, timeout=self.options.timeout,
                 verify=self.options.verify, allow_redirects=False)
         except requests.exceptions.SSLError as exc:
             raise TransportError(
@@ -269,6 +277,27 @@ class ContactNowClient:
             self._session = requests.Session()
             self._session.headers['User-Agent'] = USER_AGENT
         return self._session
+
+    def call_api(self, script, method, action, token, params=None, records=None, idempotent=True):
+        """One request to another ContactNow API, ``<api_url>/<script>.php``; returns the decoded reply.
+
+        Without ``records`` (reads) every argument, the token included, travels in the POST form.
+        With ``records`` (writes) the body is the JSON array of records, as the vendor's client sends
+        it, so the arguments -- the token among them -- go in the query string.  Errors carry the
+        script, method and action; the token is scrubbed from every message.
+        """
+        arguments = dict(params or {})
+        arguments.update(token=token, method=method)
+        url = '%s/%s.php' % (self.options.api_url, script)
+        try:
+            if records is None:
+                return self._call(action, arguments, secrets=(token,), idempotent=idempotent, url=url)
+            arguments.update(action=action, format=self.options.response_format)
+            return self._call(action, {}, secrets=(token,), idempotent=idempotent, url=url, query=arguments,
+                              raw_body=json.dumps(records, separators=(',', ':')).encode('utf-8'))
+        except ContactNowError as error:
+            error.action = '%s.php %s %s' % (script, method, action)
+            raise
 
 
 def _root_cause(exc):

@@ -32,6 +32,12 @@ class UndecodableReply(ValueError):
     """
 
 
+class Reply(dict):
+    """The flattened reply; ``document`` keeps the whole decoded mapping (lists, nesting) for the other APIs."""
+
+    document = None
+
+
 def decode_reply(body):
     """Return the reply as a dict: lower-case keys, ``success`` a bool, ``expire`` an int if present.
 
@@ -44,7 +50,8 @@ def decode_reply(body):
     if fields is None:
         raise UndecodableReply('the answer is not JSON or XML (%s)' % _describe(text))
 
-    reply = dict((str(key).strip().lower(), _scalar(value)) for key, value in fields.items())
+    reply = Reply((str(key).strip().lower(), _scalar(value)) for key, value in fields.items())
+    reply.document = fields
     if 'success' not in reply:
         raise UndecodableReply('the answer has no "success" field (fields: %s)' % (', '.join(sorted(reply)) or 'none'))
     reply['success'] = _as_bool(reply['success'])
