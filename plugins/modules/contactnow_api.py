@@ -188,8 +188,8 @@ records:
   sample: [{id: "1", name: Spring renewals, type: outbound, active: "1"}]
 response:
   description:
-    - The whole reply, decoded the same way for JSON and XML -- lower-case keys, RV(response.success)
-      a boolean, RV(response.total) a number, record lists (C(list), C(bad)) as lists of dictionaries,
+    - The whole reply, decoded the same way for JSON and XML -- lower-case keys, C(success)
+      a boolean, C(total) a number, record lists (C(list), C(bad)) as lists of dictionaries,
       other values as text.
     - For writes, look here for C(key) (the new record's key), C(bad) (records refused) and C(info).
   returned: always, except for a write in check mode
