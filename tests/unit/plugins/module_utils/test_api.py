@@ -21,7 +21,7 @@ import pytest
 import requests
 import urllib3
 
-from urllib.parse import parse_qsl, urlsplit
+from urllib.parse import urlsplit
 
 from ansible_collections.eightbyeight.contactnow.plugins.module_utils._api import (
     ApiCall,
