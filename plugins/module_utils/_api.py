@@ -84,7 +84,8 @@ class ApiCall:
         if write and check_mode:
             return ApiResult(changed=True)
         reply = self._call_with_token(script, method, action, params, records, min_ttl)
-        response = normalise_reply(reply.document if getattr(reply, 'document', None) is not None else reply)
+        # The whole decoded document: the flattened reply keeps only one value per field, not the record lists.
+        response = normalise_reply(reply.document)
         if write and response.get('bad') and not response.get('total'):
             raise ContactNowError('the API wrote none of the %d records and refused %d (see the "bad" field of the '
                                   'reply: %s)' % (len(records), len(response['bad']), _bad_summary(response['bad'])),
