@@ -27,12 +27,16 @@ import struct
 import sys
 import threading
 import time
+import types
 import urllib.parse
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from xml.sax.saxutils import escape as xml_escape
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-records = importlib.import_module("contactnow_sandbox_records")  # database.php, ecnow.php, ... beside token.php
+try:
+    records = importlib.import_module("contactnow_sandbox_records")  # database.php, ecnow.php, ... beside token.php
+except ImportError:  # this file copied alone: token.php only
+    records = types.SimpleNamespace(serve=lambda *_args: False, FAULT_ACTIONS=())
 
 API_PATHS = ("/token.php", "/api/token.php")
 CONTROL_PREFIX = "/_sandbox/"
