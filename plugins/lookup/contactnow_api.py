@@ -116,33 +116,38 @@ _raw:
   elements: dict
 '''
 
-from ansible.errors import AnsibleError
+from ansible.errors import AnsibleLookupError
 from ansible.plugins.lookup import LookupBase
+from ansible.utils.display import Display
 
 from ansible_collections.eightbyeight.contactnow.plugins.module_utils._api import ApiCall
 from ansible_collections.eightbyeight.contactnow.plugins.module_utils._client import ContactNowError, MissingLibraryError
 from ansible_collections.eightbyeight.contactnow.plugins.module_utils._options import ConnectionOptions, OptionError
 from ansible_collections.eightbyeight.contactnow.plugins.module_utils._token import TokenManager
 
+display = Display()
+
 
 class LookupModule(LookupBase):
 
     def run(self, terms, variables=None, **kwargs):
         if terms:
-            raise AnsibleError('the eightbyeight.contactnow.contactnow_api lookup takes no terms; '
-                               'pass options as keywords, for example script=database, method=campaigns')
+            raise AnsibleLookupError('the eightbyeight.contactnow.contactnow_api lookup takes no terms; '
+                                     'pass options as keywords, for example script=database, method=campaigns')
         self.set_options(var_options=self._own_variables(variables), direct=kwargs)
         try:
             options = ConnectionOptions.from_lookup(self)
+            for warning in getattr(options, 'warnings', ()):
+                display.warning('eightbyeight.contactnow.contactnow_api lookup: %s' % warning)
             call = ApiCall(options, manager=self._token_manager(options, self.get_option('address')))
             outcome = call.run(self.get_option('script'), self.get_option('method'), 'read', self.get_option('params'),
                                min_ttl=self.get_option('min_ttl'))
         except MissingLibraryError as exc:
-            raise AnsibleError('the eightbyeight.contactnow.contactnow_api lookup needs the Python library %s on the '
-                               'controller (pip install %s)' % (exc.library, exc.library)) from None
+            raise AnsibleLookupError('the eightbyeight.contactnow.contactnow_api lookup needs the Python library %s on the '
+                                     'controller (pip install %s)' % (exc.library, exc.library)) from None
         except (ContactNowError, OptionError) as exc:
             # Already one line, token and password scrubbed; "from None" keeps -vvv to that line.
-            raise AnsibleError(str(exc)) from None
+            raise AnsibleLookupError(str(exc)) from None
         return outcome.response['list']
 
     def _token_manager(self, options, address):

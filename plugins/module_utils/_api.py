@@ -84,8 +84,10 @@ class ApiCall:
         if write and check_mode:
             return ApiResult(changed=True)
         reply = self._call_with_token(script, method, action, params, records, min_ttl)
-        # The whole decoded document: the flattened reply keeps only one value per field, not the record lists.
-        response = normalise_reply(reply.document)
+        # The whole decoded document (decode_reply keeps one value per field for token.php; an XML
+        # record list is nested deeper); a reply without one is taken as it is.
+        document = getattr(reply, 'document', None)
+        response = normalise_reply(document if document is not None else reply)
         if write and response.get('bad') and not response.get('total'):
             raise ContactNowError('the API wrote none of the %d records and refused %d (see the "bad" field of the '
                                   'reply: %s)' % (len(records), len(response['bad']), _bad_summary(response['bad'])),

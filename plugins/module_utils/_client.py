@@ -33,6 +33,8 @@ USER_AGENT = 'eightbyeight.contactnow/%s' % COLLECTION_VERSION
 Token = collections.namedtuple('Token', ['token', 'expire'])
 
 _MAX_SERVER_TEXT = 200
+# The largest answer call_api reads from the other APIs; narrow bigger reads with filters, fields or range.
+MAX_API_REPLY_BYTES = 32 * 1024 * 1024
 
 
 class ContactNowError(Exception):
@@ -289,6 +291,8 @@ class ContactNowClient:
         arguments = dict(params or {})
         arguments.update(token=token, method=method)
         url = '%s/%s.php' % (self.options.api_url, script)
+        token_php_limit = getattr(self, 'max_reply_bytes', None)
+        self.max_reply_bytes = MAX_API_REPLY_BYTES  # record lists dwarf a token.php reply
         try:
             if records is None:
                 return self._call(action, arguments, secrets=(token,), idempotent=idempotent, url=url)
@@ -298,6 +302,8 @@ class ContactNowClient:
         except ContactNowError as error:
             error.action = '%s.php %s %s' % (script, method, action)
             raise
+        finally:
+            self.max_reply_bytes = token_php_limit
 
 
 def _root_cause(exc):

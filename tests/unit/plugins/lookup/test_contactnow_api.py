@@ -42,7 +42,7 @@ def _install_collection_loader():
 
 _install_collection_loader()
 
-from ansible.errors import AnsibleError  # noqa: E402
+from ansible.errors import AnsibleLookupError  # noqa: E402
 from ansible.parsing.dataloader import DataLoader  # noqa: E402
 from ansible.plugins.loader import lookup_loader  # noqa: E402
 from ansible.template import Templar  # noqa: E402
@@ -124,14 +124,14 @@ def test_an_expired_token_is_renewed_once(built, server):
 
 
 def test_terms_are_refused(built):
-    with pytest.raises(AnsibleError, match='takes no terms'):
+    with pytest.raises(AnsibleLookupError, match='takes no terms'):
         run('campaigns', script='database', method='campaigns')
 
 
 def test_an_api_error_is_one_line_without_the_token(built, server, monkeypatch):
     run(script='database', method='campaigns')
     monkeypatch.setattr(server, '_records', lambda script, args, body: dict(success=False, error='Bad argument: qid'))
-    with pytest.raises(AnsibleError) as failure:
+    with pytest.raises(AnsibleLookupError) as failure:
         run(script='database', method='campaigns', params={'qid': 'x'})
     message = str(failure.value)
     assert 'ContactNow database.php campaigns read request to api.example.test failed: the API answered "Bad argument: qid"' in message

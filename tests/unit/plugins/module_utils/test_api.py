@@ -21,7 +21,7 @@ import pytest
 import requests
 import urllib3
 
-from urllib.parse import urlsplit
+from urllib.parse import parse_qsl, urlsplit
 
 from ansible_collections.eightbyeight.contactnow.plugins.module_utils._api import (
     ApiCall,
@@ -34,6 +34,7 @@ from ansible_collections.eightbyeight.contactnow.plugins.module_utils._api impor
 from ansible_collections.eightbyeight.contactnow.plugins.module_utils._cache import TokenCache
 from ansible_collections.eightbyeight.contactnow.plugins.module_utils._client import (
     ContactNowClient,
+    MAX_API_REPLY_BYTES,
     ContactNowError,
     RetryPolicy,
 )
@@ -93,12 +94,12 @@ class FakeServer:
 
     def post(self, url, params=None, data=None, headers=None, **kwargs):
         query = dict(params or {})
-        form = data if isinstance(data, dict) else {}
+        form, data = self._payload(data, headers or {})
         args = dict(query, **form)
         path = urlsplit(url).path
         action = args.get('action')
         self.requests.append(dict(path=path, action=action, query=query, form=form, headers=headers or {},
-                                  body=data if isinstance(data, bytes) else None, url=url))
+                                  body=data, url=url))
         fault = self.faults.get(action) and self.faults[action].pop(0)
         if fault and not fault[1]:
             return self._fail(fault[0])
@@ -111,6 +112,17 @@ class FakeServer:
         if args.get('format') == 'xml':
             return response(('<?xml version="1.0"?>\n' + to_xml('result', reply)).encode('utf-8'))
         return response(json.dumps(reply).encode('utf-8'))
+
+    @staticmethod
+    def _payload(data, headers):
+        """(form, raw body) from a form dict, bytes, or a file-like body with its Content-Type header."""
+        if isinstance(data, dict):
+            return dict(data), None
+        if hasattr(data, 'read'):
+            data = data.read()
+        if headers.get('Content-Type', '').startswith('application/x-www-form-urlencoded'):
+            return dict(parse_qsl(data.decode('utf-8'))), None
+        return {}, data
 
     @staticmethod
     def _fail(outcome):
@@ -267,6 +279,22 @@ def test_a_read_is_retried_on_a_lost_reply(server, cache, clock):
     assert result.as_dict()['total'] == 2
 
 
+def test_the_reply_size_bound_is_raised_for_the_call_only(server, cache, clock):
+    call = api_call(server, cache, clock)
+    call.client.max_reply_bytes = 64 * 1024
+    seen = []
+    answer = server._records
+
+    def records(script, args, body):
+        seen.append(call.client.max_reply_bytes)
+        return answer(script, args, body)
+
+    server._records = records
+    call.run('database', 'campaigns')
+    assert seen == [MAX_API_REPLY_BYTES]
+    assert call.client.max_reply_bytes == 64 * 1024
+
+
 def test_a_read_runs_in_check_mode(server, cache, clock):
     result = api_call(server, cache, clock).run('database', 'campaigns', check_mode=True)
     assert server.actions[-1] == ('database.php', 'read')
@@ -283,7 +311,7 @@ def test_create_sends_the_records_as_a_json_body_and_the_arguments_in_the_query(
     token = list(server.tokens)[0]
     assert create['url'] == API_URL + '/ecnow.php'
     assert create['query'] == dict(campaign='7', token=token, method='ecnow_records', action='create', format='json')
-    assert create['headers'] == {'Content-Type': 'application/json'}
+    assert create['headers']['Content-Type'] == 'application/json'
     assert json.loads(create['body'].decode('utf-8')) == [{'name': 'Ada', 'HomePhone': 1632960001}]
     assert result.changed is True
     assert result.as_dict() == dict(changed=True, success=True, total=1, records=[],
