@@ -196,11 +196,17 @@ def _api(handler, method, url, body, script):
 def _answer(handler, script, args, raw, entry):
     state = handler.server.state
     fmt = (args.get("format") or ("xml" if script in XML_DEFAULT_SCRIPTS else "json")).lower()
-    fault = state.take_fault(args.get("action"))
+    # Faults as token.php has them: the kinds the sandbox knows after the action, and its own
+    # senders for the others (which kinds exist is the sandbox's business, not this file's).
+    after_action = type(handler)._dispatch.__globals__.get("FAULTS_AFTER_ACTION", ("reset_after", "truncated", "delay"))
+    account = state.account_of(args) if hasattr(state, "account_of") else None
+    if account is not None:
+        entry["account"] = account
+    fault = state.take_fault(args.get("action"), *([account] if account is not None else []))
     if fault is not None:
         entry["outcome"] = "fault:%s" % fault["kind"]
-        if fault["kind"] not in ("reset_after", "truncated", "delay"):
-            return lambda: handler._send_fault(fault["kind"])
+        if fault["kind"] not in after_action:
+            return lambda: _send_fault(handler, fault["kind"], args.get("action"), fmt)
         if fault["kind"] == "delay":
             time.sleep(fault["seconds"])
     if fmt not in ("json", "xml"):
@@ -219,7 +225,19 @@ def _answer(handler, script, args, raw, entry):
         return handler._drop_connection
     if fault is not None and fault["kind"] == "truncated":
         return lambda: handler._send(200, payload[:len(payload) // 2], REPLY_CONTENT_TYPE)
+    if fault is not None and fault["kind"] == "tls_break_after" and hasattr(handler, "_break_tls"):
+        return handler._break_tls
+    if fault is not None and fault["kind"] == "trickle" and hasattr(handler, "_trickle"):
+        return lambda: handler._trickle(payload, fault["seconds"])
     return lambda: handler._send(200, payload, REPLY_CONTENT_TYPE)
+
+
+def _send_fault(handler, kind, action, fmt):
+    """The sandbox's own answer for a fault that strikes before the action."""
+    if handler._send_fault.__func__.__code__.co_argcount > 2:  # (self, kind, action, fmt)
+        handler._send_fault(kind, action, fmt)
+    else:
+        handler._send_fault(kind)
 
 
 def _records_of(raw):
