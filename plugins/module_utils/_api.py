@@ -44,7 +44,7 @@ from ansible_collections.eightbyeight.contactnow.plugins.module_utils._token imp
 ACTIONS = ('read', 'create', 'update', 'delete')
 WRITE_ACTIONS = ('create', 'update', 'delete')
 # A cached token is believed for its whole life: the API call itself tells when it no longer works.
-TRUST_CACHED_TOKEN = float('inf')
+TRUST_CACHED_TOKEN = 10 ** 9  # seconds: longer than any token lives
 # Reply fields that hold lists of records.
 _RECORD_LISTS = ('list', 'bad')
 _SCRIPT_NAME = re.compile(r'^[A-Za-z0-9_-]+$')
