@@ -39,6 +39,12 @@ class UndecodableReply(ValueError):
     """
 
 
+class Reply(dict):
+    """The flattened reply; ``document`` keeps the whole decoded mapping (lists, nesting) for the other APIs."""
+
+    document = None
+
+
 def decode_reply(body):
     """Return the reply as a dict: lower-case keys, ``success`` a bool, ``expire`` an int if present.
 
@@ -59,14 +65,16 @@ def decode_reply(body):
 def _decode(body):
     text = _as_text(body)
     fields = _parse_json(text)
-    if fields is None:
+    from_xml = fields is None
+    if from_xml:
         fields = _parse_xml(text)
     if fields is None:
         raise UndecodableReply('the answer is not JSON or XML (%s)' % _describe(text))
 
-    reply = {}
+    reply = Reply()
     for key, value in fields.items():
-        reply[str(key).strip().lower()] = value
+        reply[str(key).strip().lower()] = _xml_value(value) if from_xml else value
+    reply.document = fields
     if 'success' not in reply:
         names = sorted(name for name in reply if name.isidentifier())[:10]
         raise UndecodableReply('the answer has no "success" field (fields: %s)' % (', '.join(names) or 'none'))
@@ -139,7 +147,7 @@ def _parse_xml(text):
     root = next(iter(document.values()))
     if not isinstance(root, dict):
         return None
-    return dict((key, _xml_value(value)) for key, value in root.items())
+    return root  # whole: _decode keeps one value per field, the other APIs read the rest from .document
 
 
 def _xml_value(value):

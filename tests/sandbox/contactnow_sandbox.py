@@ -14,6 +14,7 @@ decisions taken where the real API is undocumented.
 from __future__ import annotations
 
 import argparse
+import importlib
 import ipaddress
 import json
 import os
@@ -26,9 +27,16 @@ import struct
 import sys
 import threading
 import time
+import types
 import urllib.parse
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from xml.sax.saxutils import escape as xml_escape
+
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+try:
+    records = importlib.import_module("contactnow_sandbox_records")  # database.php, ecnow.php, ... beside token.php
+except ImportError:  # this file copied alone: token.php only
+    records = types.SimpleNamespace(serve=lambda *_args: False, FAULT_ACTIONS=())
 
 API_PATHS = ("/token.php", "/api/token.php")
 CONTROL_PREFIX = "/_sandbox/"
@@ -363,7 +371,7 @@ class SandboxHandler(BaseHTTPRequestHandler):
     def _dispatch(self, method):
         url = urllib.parse.urlsplit(self.path)
         body = self._read_body()
-        if body is None:
+        if body is None or records.serve(self, method, url, body):
             return
         if url.path in API_PATHS:
             self._api(method, url, body)
@@ -623,8 +631,8 @@ class SandboxHandler(BaseHTTPRequestHandler):
         if isinstance(count, bool) or not isinstance(count, int) or count < 1:
             raise ControlError("'count' must be a positive integer")
         action = params.get("action")
-        if action is not None and action not in ACTIONS:
-            raise ControlError("'action' must be one of: %s" % ", ".join(ACTIONS))
+        if action is not None and action not in ACTIONS + records.FAULT_ACTIONS:
+            raise ControlError("'action' must be one of: %s" % ", ".join(ACTIONS + records.FAULT_ACTIONS))
         seconds = params.get("seconds", FAULT_DEFAULT_SECONDS.get(kind, 0) if kind != "delay" else None)
         if isinstance(seconds, bool) or not isinstance(seconds, (int, float)) or seconds < 0:
             raise ControlError("'seconds' must be a non-negative number (required for delay)")

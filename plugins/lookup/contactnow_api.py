@@ -1,0 +1,166 @@
+# -*- coding: utf-8 -*-
+# Copyright (c) eightbyeight.contactnow contributors
+# GNU General Public License v3.0+ (see COPYING or https://www.gnu.org/licenses/gpl-3.0.txt)
+# SPDX-License-Identifier: GPL-3.0-or-later
+
+from __future__ import absolute_import, division, print_function
+
+__metaclass__ = type
+
+DOCUMENTATION = r'''
+name: contactnow_api
+short_description: Read records from an 8x8 ContactNow API (database, ecnow, reporting, ...) into a variable
+version_added: 0.1.0
+description:
+  - Reads records with one request to C(<api_url>/<script>.php) (action C(read)) and returns them,
+    for example the campaigns (V(database)/V(campaigns)) or the outcome codes (V(database)/V(outcomecodes)).
+  - For writes, use the M(eightbyeight.contactnow.contactnow_api) module.
+  - The token comes from the same local cache as the P(eightbyeight.contactnow.contactnow_token#lookup)
+    lookup. Evaluated for many hosts in one run, the lookup sends B(one) C(get) per account; the first
+    worker fetches the token under the cache lock, the others use it. Each evaluation sends its own read.
+  - A cached token is used without asking C(token.php) first. When the API answers C(Expired token),
+    C(Invalid token) or C(Unknown token), the lookup gets a new token and resends the read once.
+    Reads are retried on transient faults (see O(retries)).
+  - Replies in JSON and XML give identical records.
+  - The lookup runs on the B(controller), so the token is the controller's.
+  - Lookups are evaluated in check mode too, so this lookup reads (and may send C(get)) during a C(--check) run.
+  - Each option is taken from, highest precedence first, the lookup's keyword arguments, the Ansible
+    variable C(contactnow_<option>), the environment variable C(CONTACTNOW_<OPTION>), the
+    C([contactnow]) section of C(ansible.cfg) (never for O(password)), and finally the default.
+    O(script), O(method) and O(params) are keyword arguments only.
+author:
+  - ContactNow collection maintainers (@eightbyeight)
+extends_documentation_fragment:
+  - eightbyeight.contactnow.connection
+  - eightbyeight.contactnow.connection.PLUGINS
+options:
+  _terms:
+    description:
+      - This lookup takes no terms; pass every option as a keyword argument.
+    required: false
+  script:
+    description:
+      - The API script, without C(.php), for example V(database), V(ecnow) or V(reporting).
+    type: str
+    required: true
+  method:
+    description:
+      - The API method, for example V(campaigns), V(outcomecodes), V(ecnow_datasets) or V(calls).
+    type: str
+    required: true
+  params:
+    description:
+      - Filters and arguments of the read, as for the module's O(eightbyeight.contactnow.contactnow_api#module:params).
+    type: dict
+    default: {}
+  min_ttl:
+    description:
+      - Seconds of validity the token must have left before the read is sent; a token with less is renewed.
+    type: int
+    default: 300
+    env:
+      - name: CONTACTNOW_MIN_TTL
+    ini:
+      - section: contactnow
+        key: min_ttl
+    vars:
+      - name: contactnow_min_ttl
+  address:
+    description:
+      - The IP address the token is authorised for; the same cached token as the token lookup's with this O(address).
+    type: str
+    env:
+      - name: CONTACTNOW_ADDRESS
+    ini:
+      - section: contactnow
+        key: address
+    vars:
+      - name: contactnow_address
+notes:
+  - The result is a list of records. Use C(query()) (or C(lookup(..., wantlist=true))) to always get a list;
+    C(lookup()) hands back a single record as a dictionary.
+  - Jinja templates are lazy. A variable defined as a template that calls this lookup runs the read again
+    every time it is used; store the result once with M(ansible.builtin.set_fact).
+seealso:
+  - module: eightbyeight.contactnow.contactnow_api
+  - plugin: eightbyeight.contactnow.contactnow_token
+    plugin_type: lookup
+  - ref: ansible_collections.eightbyeight.contactnow.docsite.other_apis
+    description: Calling the other ContactNow APIs -- worked examples and assumptions.
+'''
+
+EXAMPLES = r'''
+- name: The names of the active campaigns
+  ansible.builtin.debug:
+    msg: "{{ query('eightbyeight.contactnow.contactnow_api', script='database', method='campaigns', params={'active': 1})
+             | map(attribute='name') | list }}"
+
+- name: Keep the system outcome codes in a fact
+  ansible.builtin.set_fact:
+    outcome_codes: "{{ query('eightbyeight.contactnow.contactnow_api', script='database', method='outcomecodes',
+                             params={'mode': 'system'}) }}"
+
+- name: Loop over the live datasets of queue 1
+  ansible.builtin.debug:
+    msg: "{{ item.dataset }}: {{ item.name }}"
+  loop: "{{ query('eightbyeight.contactnow.contactnow_api', script='ecnow', method='ecnow_datasets',
+                  params={'qid': 1, 'state': 'LIVE'}) }}"
+'''
+
+RETURN = r'''
+_raw:
+  description:
+    - The records read (the API's C(list)), one dictionary per record, identical for JSON and XML replies.
+    - Values are text, as the API hands them back; an empty value is V(null).
+  type: list
+  elements: dict
+'''
+
+from ansible.errors import AnsibleLookupError
+from ansible.plugins.lookup import LookupBase
+from ansible.utils.display import Display
+
+from ansible_collections.eightbyeight.contactnow.plugins.module_utils._api import ApiCall
+from ansible_collections.eightbyeight.contactnow.plugins.module_utils._client import ContactNowError, MissingLibraryError
+from ansible_collections.eightbyeight.contactnow.plugins.module_utils._options import ConnectionOptions, OptionError
+from ansible_collections.eightbyeight.contactnow.plugins.module_utils._token import TokenManager
+
+display = Display()
+
+
+class LookupModule(LookupBase):
+
+    def run(self, terms, variables=None, **kwargs):
+        if terms:
+            raise AnsibleLookupError('the eightbyeight.contactnow.contactnow_api lookup takes no terms; '
+                                     'pass options as keywords, for example script=database, method=campaigns')
+        self.set_options(var_options=self._own_variables(variables), direct=kwargs)
+        try:
+            options = ConnectionOptions.from_lookup(self)
+            for warning in getattr(options, 'warnings', ()):
+                display.warning('eightbyeight.contactnow.contactnow_api lookup: %s' % warning)
+            call = ApiCall(options, manager=self._token_manager(options, self.get_option('address')))
+            outcome = call.run(self.get_option('script'), self.get_option('method'), 'read', self.get_option('params'),
+                               min_ttl=self.get_option('min_ttl'))
+        except MissingLibraryError as exc:
+            raise AnsibleLookupError('the eightbyeight.contactnow.contactnow_api lookup needs the Python library %s on the '
+                                     'controller (pip install %s)' % (exc.library, exc.library)) from None
+        except (ContactNowError, OptionError) as exc:
+            # Already one line, token and password scrubbed; "from None" keeps -vvv to that line.
+            raise AnsibleLookupError(str(exc)) from None
+        return outcome.response['list']
+
+    def _token_manager(self, options, address):
+        """The one place the lookup builds its TokenManager (tests substitute the client here)."""
+        return TokenManager(options, address=address)
+
+    def _own_variables(self, variables):
+        """The contactnow_* variables this lookup reads, templated (Ansible hands them over untemplated)."""
+        if not variables:
+            return None
+        own = {}
+        for definition in self.option_definitions.values():
+            for source in definition.get('vars') or ():
+                if source['name'] in variables:
+                    own[source['name']] = self._templar.template(variables[source['name']])
+        return own

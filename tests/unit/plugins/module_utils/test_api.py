@@ -1,0 +1,478 @@
+# -*- coding: utf-8 -*-
+# Copyright (c) eightbyeight.contactnow contributors
+# GNU General Public License v3.0+ (see COPYING or https://www.gnu.org/licenses/gpl-3.0.txt)
+# SPDX-License-Identifier: GPL-3.0-or-later
+
+"""ApiCall (contactnow_api) over the real client, against an in-memory server with the API's semantics.
+
+The fake is a requests session: token.php (get) and a records API on the other scripts, with the
+token rules, JSON or XML replies, and scripted faults per action.  So these tests also pin down
+what goes on the wire: reads in the POST form, writes as a JSON body with the arguments in the
+query string, and the token in no message.
+"""
+
+from __future__ import absolute_import, division, print_function
+
+__metaclass__ = type
+
+import json
+
+import pytest
+import requests
+import urllib3
+
+from urllib.parse import parse_qsl, urlsplit
+
+from ansible_collections.eightbyeight.contactnow.plugins.module_utils._api import (
+    ApiCall,
+    WriteOutcomeUnknown,
+    check_request,
+    form_values,
+    normalise_reply,
+    records_of,
+)
+from ansible_collections.eightbyeight.contactnow.plugins.module_utils._cache import TokenCache
+from ansible_collections.eightbyeight.contactnow.plugins.module_utils._client import (
+    ContactNowClient,
+    MAX_API_REPLY_BYTES,
+    ContactNowError,
+    RetryPolicy,
+)
+from ansible_collections.eightbyeight.contactnow.plugins.module_utils._decode import decode_reply
+from ansible_collections.eightbyeight.contactnow.plugins.module_utils._options import ConnectionOptions, OptionError
+from ansible_collections.eightbyeight.contactnow.plugins.module_utils._token import TokenManager
+from ansible_collections.eightbyeight.contactnow.tests.unit.plugins.clock import Clock
+
+API_URL = 'https://api.example.test/api'
+USERNAME = 'apiuser'
+PASSWORD = 'S3cr3t+pass/word&x=y'
+START = 1800000000.0
+LIFETIME = 43200
+
+
+def response(body, status=200):
+    resp = requests.Response()
+    resp.status_code = status
+    resp._content = body
+    resp.headers['Content-Type'] = 'text/html; charset=UTF-8'
+    return resp
+
+
+def to_xml(tag, value):
+    if isinstance(value, dict):
+        return '<%s>%s</%s>' % (tag, ''.join(to_xml(k, v) for k, v in value.items()), tag)
+    if isinstance(value, list):
+        return '<%s>%s</%s>' % (tag, ''.join(to_xml('item', v) for v in value), tag)
+    if isinstance(value, bool):
+        value = int(value)
+    if value in (None, ''):
+        return '<%s/>' % tag
+    return '<%s>%s</%s>' % (tag, value, tag)
+
+
+class FakeServer:
+    """token.php and a records API in memory, as a requests session.
+
+    ``faults``: action -> list of exceptions to raise; with ``after=True`` the action is carried out
+    first (the reply is lost), else never (nothing reached the server).
+    """
+
+    def __init__(self, clock):
+        self.clock = clock
+        self.tokens = {}
+        self.serial = 0
+        self.rows = {('database', 'campaigns'): [
+            {'id': '1', 'name': 'Spring renewals', 'type': 'outbound'},
+            {'id': '2', 'name': 'Inbound support', 'type': 'inbound'},
+        ]}
+        self.next_id = 10
+        self.requests = []
+        self.faults = {}
+
+    def fault(self, action, exception, after=False):
+        self.faults.setdefault(action, []).append((exception, after))
+
+    def post(self, url, params=None, data=None, headers=None, **kwargs):
+        query = dict(params or {})
+        path = urlsplit(url).path
+        # A fault before the action strikes before the body is read (the client may check that it
+        # was not), so it needs the action from the query string: the way writes are sent.
+        fault = self._fault(query.get('action'))
+        if fault and not fault[1]:
+            self.requests.append(dict(path=path, action=query['action'], query=query, form={}, headers=headers or {},
+                                      body=None, url=url))
+            return self._fail(fault[0])
+        form, data = self._payload(data, headers or {})
+        args = dict(query, **form)
+        action = args.get('action')
+        self.requests.append(dict(path=path, action=action, query=query, form=form, headers=headers or {},
+                                  body=data, url=url))
+        if 'action' not in query:
+            fault = self._fault(action)
+            if fault and not fault[1]:
+                return self._fail(fault[0])  # after the body was read: for reads, which are retried anyway
+        if path.endswith('/token.php'):
+            reply = self._token(args)
+        else:
+            reply = self._records(path.rsplit('/', 1)[1][:-len('.php')], args, data)
+        if fault:
+            return self._fail(fault[0])
+        if args.get('format') == 'xml':
+            return response(('<?xml version="1.0"?>\n' + to_xml('result', reply)).encode('utf-8'))
+        return response(json.dumps(reply).encode('utf-8'))
+
+    def _fault(self, action):
+        return self.faults.get(action) and self.faults[action].pop(0)
+
+    @staticmethod
+    def _payload(data, headers):
+        """(form, raw body) from a form dict, bytes, or a file-like body with its Content-Type header."""
+        if isinstance(data, dict):
+            return dict(data), None
+        if hasattr(data, 'read'):
+            data = data.read()
+        if headers.get('Content-Type', '').startswith('application/x-www-form-urlencoded'):
+            return dict(parse_qsl(data.decode('utf-8'))), None
+        return {}, data
+
+    @staticmethod
+    def _fail(outcome):
+        if isinstance(outcome, requests.Response):
+            return outcome
+        raise outcome
+
+    def _token(self, args):
+        assert args['action'] == 'get' and (args['username'], args['password']) == (USERNAME, PASSWORD)
+        for token, expire in self.tokens.items():
+            if expire > self.clock():
+                return dict(success=True, token=token, expire=expire)
+        self.serial += 1
+        token = '%040x' % (0xabc000 + self.serial)
+        self.tokens[token] = int(self.clock() + LIFETIME)
+        return dict(success=True, token=token, expire=self.tokens[token])
+
+    def _records(self, script, args, body):
+        token = args.get('token')
+        if token not in self.tokens:
+            return dict(success=False, error='Unknown token')
+        if self.tokens[token] <= self.clock():
+            return dict(success=False, error='Expired token', expire=-1)
+        rows = self.rows.setdefault((script, args['method']), [])
+        if args['action'] == 'read':
+            filters = dict((k, v) for k, v in args.items() if k not in ('token', 'method', 'action', 'format'))
+            found = [row for row in rows if all(row.get(k) == v for k, v in filters.items())]
+            return dict(success=True, total=len(found), list=found)
+        records = json.loads(body.decode('utf-8'))
+        if args['action'] == 'create':
+            bad = [r for r in records if not r.get('name')]
+            for record in records:
+                if record.get('name'):
+                    self.next_id += 1
+                    rows.append(dict(((k, str(v)) for k, v in record.items()), id=str(self.next_id)))
+            reply = dict(success=True, total=len(records) - len(bad), key=str(self.next_id))
+            if bad:
+                reply['bad'] = bad
+            return reply
+        changed = 0
+        for record in records:
+            for row in rows:
+                if row['id'] == str(record['id']):
+                    if args['action'] == 'delete':
+                        rows.remove(row)
+                        changed += 1
+                    elif any(row.get(k) != str(v) for k, v in record.items()):
+                        row.update((k, str(v)) for k, v in record.items())
+                        changed += 1
+                    break
+        return dict(success=True, total=changed)
+
+    @property
+    def actions(self):
+        return [(request['path'].rsplit('/', 1)[1], request['action']) for request in self.requests]
+
+    def expire_all(self):
+        for token in self.tokens:
+            self.tokens[token] = int(self.clock() - 1)
+
+
+def reset():
+    return requests.exceptions.ConnectionError(urllib3.exceptions.ProtocolError(
+        'Connection aborted.', ConnectionResetError(104, 'Connection reset by peer')))
+
+
+def refused():
+    return requests.exceptions.ConnectionError(urllib3.exceptions.MaxRetryError(
+        None, '/ecnow.php', urllib3.exceptions.NewConnectionError(
+            None, 'Failed to establish a new connection: [Errno 111] Connection refused')))
+
+
+@pytest.fixture
+def clock():
+    return Clock(START)
+
+
+@pytest.fixture
+def server(clock):
+    return FakeServer(clock)
+
+
+@pytest.fixture
+def cache(tmp_path):
+    return TokenCache(str(tmp_path / 'cache'))
+
+
+def api_call(server, cache, clock, **overrides):
+    options = ConnectionOptions(**dict(dict(api_url=API_URL, username=USERNAME, password=PASSWORD), **overrides))
+    client = ContactNowClient(options, session=server, retry_policy=RetryPolicy(options.retries, sleep=lambda s: None))
+    return ApiCall(options, manager=TokenManager(options, client=client, cache=cache, now=clock))
+
+
+def tokens_in(server, text):
+    return [token for token in server.tokens if token in text]
+
+
+# -- reads -----------------------------------------------------------------------------------------
+
+
+def test_read_sends_every_argument_in_the_post_form(server, cache, clock):
+    result = api_call(server, cache, clock).run('database', 'campaigns', params={'type': 'outbound'})
+    assert server.actions == [('token.php', 'get'), ('database.php', 'read')]
+    read = server.requests[1]
+    assert read['url'] == API_URL + '/database.php'
+    assert read['query'] == {}
+    assert read['form'] == dict(type='outbound', token=list(server.tokens)[0], method='campaigns', action='read', format='json')
+    assert result.changed is False
+    assert result.as_dict() == dict(
+        changed=False, success=True, total=1, records=[{'id': '1', 'name': 'Spring renewals', 'type': 'outbound'}],
+        response=dict(success=True, total=1, list=[{'id': '1', 'name': 'Spring renewals', 'type': 'outbound'}]))
+
+
+def test_a_cached_token_is_used_without_validate(server, cache, clock):
+    api_call(server, cache, clock).run('database', 'campaigns')
+    api_call(server, cache, clock).run('database', 'campaigns')
+    assert server.actions == [('token.php', 'get'), ('database.php', 'read'), ('database.php', 'read')]
+
+
+def test_json_and_xml_replies_give_identical_results(server, cache, clock):
+    as_json = api_call(server, cache, clock).run('database', 'campaigns').as_dict()
+    as_xml = api_call(server, cache, clock, response_format='xml').run('database', 'campaigns').as_dict()
+    assert as_json == as_xml
+    assert len(as_json['records']) == 2
+
+
+def test_an_expired_token_is_renewed_and_the_read_resent_once(server, cache, clock):
+    api_call(server, cache, clock).run('database', 'campaigns')
+    old = list(server.tokens)[0]
+    server.expire_all()
+    result = api_call(server, cache, clock).run('database', 'campaigns')
+    assert server.actions[2:] == [('database.php', 'read'), ('token.php', 'get'), ('database.php', 'read')]
+    assert server.requests[-1]['form']['token'] != old
+    assert result.as_dict()['total'] == 2
+    renewed = server.requests[-1]['form']['token']
+    api_call(server, cache, clock).run('database', 'campaigns')  # the renewed token was cached
+    assert server.actions[5:] == [('database.php', 'read')] and server.requests[-1]['form']['token'] == renewed
+
+
+def test_a_token_refused_twice_fails_without_naming_it(server, cache, clock, monkeypatch):
+    call = api_call(server, cache, clock)
+    monkeypatch.setattr(server, '_records', lambda script, args, body: dict(success=False, error='Invalid token'))
+    with pytest.raises(ContactNowError) as failure:
+        call.run('database', 'campaigns')
+    message = str(failure.value)
+    assert 'refused a token it had just issued' in message
+    assert message.startswith('ContactNow database.php campaigns read request to api.example.test failed')
+    assert tokens_in(server, message) == [] and PASSWORD not in message
+    assert server.actions.count(('database.php', 'read')) == 2
+
+
+def test_a_read_is_retried_on_a_lost_reply(server, cache, clock):
+    server.fault('read', reset(), after=True)
+    result = api_call(server, cache, clock).run('database', 'campaigns')
+    assert server.actions.count(('database.php', 'read')) == 2
+    assert result.as_dict()['total'] == 2
+
+
+def test_the_reply_size_bound_is_raised_for_the_call_only(server, cache, clock):
+    call = api_call(server, cache, clock)
+    call.client.max_reply_bytes = 64 * 1024
+    seen = []
+    answer = server._records
+
+    def records(script, args, body):
+        seen.append(call.client.max_reply_bytes)
+        return answer(script, args, body)
+
+    server._records = records
+    call.run('database', 'campaigns')
+    assert seen == [MAX_API_REPLY_BYTES]
+    assert call.client.max_reply_bytes == 64 * 1024
+
+
+def test_a_read_runs_in_check_mode(server, cache, clock):
+    result = api_call(server, cache, clock).run('database', 'campaigns', check_mode=True)
+    assert server.actions[-1] == ('database.php', 'read')
+    assert result.as_dict()['total'] == 2
+
+
+# -- writes ----------------------------------------------------------------------------------------
+
+
+def test_create_sends_the_records_as_a_json_body_and_the_arguments_in_the_query(server, cache, clock):
+    result = api_call(server, cache, clock).run('ecnow', 'ecnow_records', 'create', params={'campaign': 7},
+                                                data={'name': 'Ada', 'HomePhone': 1632960001})
+    create = server.requests[-1]
+    token = list(server.tokens)[0]
+    assert create['url'] == API_URL + '/ecnow.php'
+    assert create['query'] == dict(campaign='7', token=token, method='ecnow_records', action='create', format='json')
+    assert create['headers']['Content-Type'] == 'application/json'
+    assert json.loads(create['body'].decode('utf-8')) == [{'name': 'Ada', 'HomePhone': 1632960001}]
+    assert result.changed is True
+    assert result.as_dict() == dict(changed=True, success=True, total=1, records=[],
+                                    response=dict(success=True, total=1, key='11', list=[]))
+
+
+def test_update_and_delete_that_write_nothing_report_no_change(server, cache, clock):
+    call = api_call(server, cache, clock)
+    assert call.run('database', 'campaigns', 'update', data=[{'id': 1, 'name': 'Renewals'}]).changed is True
+    assert call.run('database', 'campaigns', 'update', data=[{'id': 1, 'name': 'Renewals'}]).changed is False
+    assert call.run('database', 'campaigns', 'delete', data=[{'id': 1}]).changed is True
+    assert call.run('database', 'campaigns', 'delete', data=[{'id': 1}]).changed is False
+
+
+def test_check_mode_sends_no_write_and_predicts_a_change(server, cache, clock):
+    result = api_call(server, cache, clock).run('ecnow', 'ecnow_records', 'create', data=[{'name': 'Ada'}], check_mode=True)
+    assert server.requests == []
+    assert result.as_dict() == dict(changed=True)
+
+
+def test_an_expired_token_on_a_write_is_renewed_and_the_write_resent_once(server, cache, clock):
+    api_call(server, cache, clock).run('database', 'campaigns')
+    server.expire_all()
+    result = api_call(server, cache, clock).run('ecnow', 'ecnow_records', 'create', data=[{'name': 'Ada'}])
+    assert server.actions[2:] == [('ecnow.php', 'create'), ('token.php', 'get'), ('ecnow.php', 'create')]
+    assert len(server.rows[('ecnow', 'ecnow_records')]) == 1
+    assert result.changed is True
+
+
+@pytest.mark.parametrize('lost', [reset(), requests.exceptions.ReadTimeout('read timed out')])
+def test_a_write_whose_reply_is_lost_is_not_resent(server, cache, clock, lost):
+    server.fault('create', lost, after=True)
+    with pytest.raises(WriteOutcomeUnknown) as failure:
+        api_call(server, cache, clock).run('ecnow', 'ecnow_records', 'create', data=[{'name': 'Ada'}])
+    message = str(failure.value)
+    assert server.actions.count(('ecnow.php', 'create')) == 1
+    assert len(server.rows[('ecnow', 'ecnow_records')]) == 1  # it was written
+    assert message.startswith('ContactNow ecnow.php ecnow_records create request to api.example.test failed: ')
+    assert 'may have carried out the create before the reply was lost, so it was not resent' in message
+    assert 'read the records back' in message
+    assert '\n' not in message and tokens_in(server, message) == [] and PASSWORD not in message
+
+
+def test_a_write_answered_with_http_500_is_not_resent(server, cache, clock):
+    server.fault('create', response(b'<html><title>500</title></html>', 500), after=True)
+    with pytest.raises(WriteOutcomeUnknown) as failure:
+        api_call(server, cache, clock).run('ecnow', 'ecnow_records', 'create', data=[{'name': 'Ada'}])
+    assert 'the server answered HTTP 500' in str(failure.value)
+    assert 'the server may have carried out the create before the reply was lost' in str(failure.value)
+    assert server.actions.count(('ecnow.php', 'create')) == 1
+
+
+def test_a_read_answered_with_http_503_is_retried(server, cache, clock):
+    server.fault('read', response(b'<html><title>503</title></html>', 503))
+    assert api_call(server, cache, clock).run('database', 'campaigns').as_dict()['total'] == 2
+    assert server.actions.count(('database.php', 'read')) == 2
+
+
+def test_a_write_that_never_left_is_retried(server, cache, clock):
+    server.fault('create', refused())
+    result = api_call(server, cache, clock).run('ecnow', 'ecnow_records', 'create', data=[{'name': 'Ada'}])
+    assert server.actions.count(('ecnow.php', 'create')) == 2
+    assert len(server.rows[('ecnow', 'ecnow_records')]) == 1
+    assert result.changed is True
+
+
+def test_a_transport_error_message_never_holds_the_token_from_the_url(server, cache, clock):
+    call = api_call(server, cache, clock, retries=0)
+    call.run('database', 'campaigns')
+    token = list(server.tokens)[0]
+    server.fault('create', requests.exceptions.ConnectionError(
+        "HTTPSConnectionPool(host='api.example.test', port=443): Max retries exceeded with url: "
+        "/api/ecnow.php?token=%s&method=ecnow_records (Caused by ProtocolError('Connection aborted.'))" % token))
+    with pytest.raises(ContactNowError) as failure:
+        call.run('ecnow', 'ecnow_records', 'create', data=[{'name': 'Ada'}])
+    assert 'Max retries exceeded with url: /api/ecnow.php?token=********&method' in str(failure.value)
+    assert token not in str(failure.value)
+
+
+def test_some_records_refused_is_a_warning_all_refused_an_error(server, cache, clock):
+    call = api_call(server, cache, clock)
+    partly = call.run('ecnow', 'ecnow_records', 'create', data=[{'name': 'Ada'}, {'phone': '1'}])
+    assert partly.changed is True
+    assert partly.warnings == ['the API refused 1 of the 2 records (no reason given); they are in response.bad']
+    with pytest.raises(ContactNowError) as failure:
+        call.run('ecnow', 'ecnow_records', 'create', data=[{'phone': '1'}])
+    assert 'wrote none of the 1 records and refused 1' in str(failure.value)
+
+
+# -- option checks ---------------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize('script, message', [
+    ('', 'script must be the name'),
+    ('../token', 'script must be the name'),
+    ('token', 'use the contactnow_token module'),
+    ('token.php', 'use the contactnow_token module'),
+])
+def test_bad_script_names_are_refused(script, message):
+    with pytest.raises(OptionError) as failure:
+        check_request(script, 'campaigns', 'read', {}, None, 300)
+    assert message in str(failure.value)
+
+
+@pytest.mark.parametrize('action, params, data, message', [
+    ('read', {}, [{'id': 1}], 'data is only for action create, update or delete'),
+    ('create', {}, None, 'data must hold the records to create'),
+    ('update', {}, ['x'], 'data must hold the records to update'),
+    ('read', {'token': 'x', 'format': 'xml'}, None, 'params must not hold format, token'),
+    ('remove', {}, None, 'action must be one of read, create, update, delete'),
+])
+def test_bad_requests_are_refused_before_anything_is_sent(action, params, data, message):
+    with pytest.raises(OptionError) as failure:
+        check_request('database', 'campaigns', action, params, data, 300)
+    assert message in str(failure.value)
+
+
+def test_one_record_is_sent_as_a_list_and_php_suffix_is_dropped():
+    assert check_request('ecnow.php', 'ecnow_records', 'create', None, {'a': 1}, 0) == ('ecnow', 'ecnow_records', {}, [{'a': 1}])
+
+
+def test_form_values():
+    assert form_values({'fields': ['qid', 'outcome'], 'raw': True, 'off': False, 'n': 3, 'skip': None, 'f': 1.0}) == \
+        {'fields': 'qid,outcome', 'raw': '1', 'off': '0', 'n': '3', 'f': '1'}
+
+
+# -- one shape for JSON and XML ----------------------------------------------------------------------
+
+
+@pytest.mark.parametrize('records', [[], [{'id': '1', 'HomePhone': '01632', 'note': ''}],
+                                     [{'id': '1', 'name': 'a'}, {'id': '2', 'name': 'b'}]])
+def test_xml_and_json_documents_normalise_alike(records):
+    reply = dict(success=True, total=len(records), list=records)
+    from_json = normalise_reply(decode_reply(json.dumps(reply)).document)
+    from_xml = normalise_reply(decode_reply('<?xml version="1.0"?>\n' + to_xml('result', reply)).document)
+    assert from_json == from_xml
+    assert from_json['list'] == [dict((k, v or None) for k, v in record.items()) for record in records]
+
+
+def test_json_numbers_and_booleans_become_text_as_xml_gives_them():
+    reply = normalise_reply({'Success': 1, 'TOTAL': '2', 'list': [{'id': 7, 'active': True, 'rate': 1.5, 'gone': None}]})
+    assert reply == dict(success=True, total=2, list=[{'id': '7', 'active': '1', 'rate': '1.5', 'gone': None}])
+
+
+def test_records_from_every_wrapping():
+    assert records_of(None) == []
+    assert records_of({'item': {'id': '1'}}) == [{'id': '1'}]
+    assert records_of({'item': [{'id': '1'}, {'id': '2'}]}) == [{'id': '1'}, {'id': '2'}]
+    assert records_of({'1': {'id': '1'}, '2': {'id': '2'}}) == [{'id': '1'}, {'id': '2'}]  # PHP associative array
+    assert records_of({'id': '1', 'name': 'x'}) == [{'id': '1', 'name': 'x'}]
+    assert records_of({'record': [{'id': '1', '@type': 'x', 'name': {'#text': 'n', '@lang': 'en'}}]}) == [{'id': '1', 'name': 'n'}]
