@@ -32,7 +32,6 @@ from ansible_collections.eightbyeight.contactnow.tests.unit.plugins.fake_api imp
 )
 
 
-
 def sent(api):
     """The requests the fake API received: get with the address it authorises, the others with their token."""
     return [(call.action, call.address if call.action == 'get' else call.token) for call in api.calls]
