@@ -151,7 +151,7 @@ class FakeApi:
             state['consecutive'][username] = 0
             bound_to = address or self.here
             now = self.clock()
-            for token, (owner, token_address, expire) in sorted(state['tokens'].items()):
+            for token, (owner, token_address, expire) in state['tokens'].items():  # oldest first
                 if (owner, token_address) == (username, bound_to) and expire > now:
                     return self._after(fault, Token(token, expire))
             return self._after(fault, self._issue(state, username, bound_to, state['lifetime']))
@@ -255,11 +255,6 @@ class FakeApi:
     def password_of(self, username=USERNAME):
         with self._store.transaction() as state:
             return state['accounts'].get(username)
-
-    @property
-    def pending(self):
-        with self._store.transaction() as state:
-            return state['pending'] is not None
 
     # -- inside the server ----------------------------------------------------------------------------
 
