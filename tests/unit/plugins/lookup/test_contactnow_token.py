@@ -5,8 +5,8 @@
 
 """Unit tests of the contactnow_token lookup: option precedence and the cache decisions.
 
-The API is an in-memory fake with token.php's semantics and the clock is injected, so these
-tests are pure logic; the real HTTP path is covered by the integration target.
+The API is the shared fake of token.php (tests/unit/plugins/fake_api.py) and the clock is
+injected, so these tests are pure logic; the real HTTP path is covered by the integration target.
 """
 
 from __future__ import absolute_import, division, print_function
@@ -54,14 +54,18 @@ from ansible.plugins.loader import lookup_loader  # noqa: E402
 from ansible.template import Templar  # noqa: E402
 
 from ansible_collections.eightbyeight.contactnow.plugins.module_utils._cache import TokenCache  # noqa: E402
-from ansible_collections.eightbyeight.contactnow.plugins.module_utils._client import (  # noqa: E402
-    AuthenticationError,
-    ExpiredTokenError,
-    InvalidTokenError,
-    Token,
-)
 from ansible_collections.eightbyeight.contactnow.plugins.module_utils._token import TokenManager  # noqa: E402
-from ansible_collections.eightbyeight.contactnow.tests.unit.plugins.clock import Clock  # noqa: E402
+from ansible_collections.eightbyeight.contactnow.tests.unit.plugins.fake_api import (  # noqa: E402
+    API_URL,
+    HOST,
+    LIFETIME,
+    OTHER_PASSWORD,
+    OTHER_USERNAME,
+    PASSWORD,
+    START,
+    USERNAME,
+    FakeApi,
+)
 
 try:
     from ansible.template import trust_as_template  # ansible-core >= 2.19 templates trusted strings only
@@ -70,58 +74,6 @@ except ImportError:  # pragma: no cover
         return value
 
 LOOKUP = 'eightbyeight.contactnow.contactnow_token'
-PASSWORD = 'right-password-123'
-START = 1800000000.0
-LIFETIME = 43200
-
-
-class FakeApi:
-    """token.php in memory: get hands back the account's current token while it is valid."""
-
-    def __init__(self, clock, lifetime=LIFETIME, get_delay=0.0, shared_gets=None):
-        self.clock = clock
-        self.lifetime = lifetime
-        self.get_delay = get_delay
-        self.shared_gets = shared_gets
-        self.calls = []
-        self.expiry = {}  # token -> expire
-        self.current = None
-        self.serial = 0
-
-    def get_token(self, username, password, address=None):
-        self.calls.append('get')
-        if self.shared_gets is not None:
-            with self.shared_gets.get_lock():
-                self.shared_gets.value += 1
-        time.sleep(self.get_delay)
-        if password != PASSWORD:
-            raise AuthenticationError('the API refused the username or password ("Authentication failure")',
-                                      action='get', host='fake.example')
-        if self.current is None or self.expiry.get(self.current, 0) <= self.clock():
-            self.serial += 1
-            self.current = 'token-%d-%d' % (os.getpid(), self.serial)
-            self.expiry[self.current] = int(self.clock() + self.lifetime)
-        return Token(self.current, self.expiry[self.current])
-
-    def validate(self, token):
-        self.calls.append('validate')
-        if token not in self.expiry:
-            raise InvalidTokenError('the token is not valid for this account and address ("Invalid token")',
-                                    action='validate', host='fake.example')
-        if self.expiry[token] <= self.clock():
-            raise ExpiredTokenError('the token has expired ("Expired token")', action='validate', host='fake.example')
-        return self.expiry[token]
-
-    def delete(self, token):
-        self.calls.append('delete')
-        self.expiry.pop(token, None)
-        if token == self.current:
-            self.current = None
-
-    def revoke_all(self):
-        """Someone deleted the token (or changed the password) on another machine."""
-        self.expiry.clear()
-        self.current = None
 
 
 @pytest.fixture(autouse=True)
@@ -135,27 +87,12 @@ def clean_environment(monkeypatch, tmp_path):
 
 
 @pytest.fixture
-def clock():
-    return Clock(START)
-
-
-@pytest.fixture
-def api(clock):
-    return FakeApi(clock)
-
-
-@pytest.fixture
-def cache_dir(tmp_path):
-    return str(tmp_path / 'cache')
-
-
-@pytest.fixture
-def built(monkeypatch, api, clock, cache_dir):
+def built(monkeypatch, api, clock, cache):
     """Every TokenManager the lookup builds, talking to the fake API through a cache in tmp_path."""
     managers = []
 
     def token_manager(self, options, address):
-        manager = TokenManager(options, client=api, cache=TokenCache(cache_dir), address=address, now=clock)
+        manager = TokenManager(options, client=api, cache=TokenCache(cache.directory), address=address, now=clock)
         managers.append(manager)
         return manager
 
@@ -170,9 +107,9 @@ def new_lookup(variables=None):
 
 
 def run(variables=None, **kwargs):
-    kwargs.setdefault('username', 'alice')
+    kwargs.setdefault('username', USERNAME)
     kwargs.setdefault('password', PASSWORD)
-    kwargs.setdefault('api_url', 'https://api.example.test')
+    kwargs.setdefault('api_url', API_URL)
     return new_lookup(variables).run([], variables=variables, **kwargs)
 
 
@@ -199,13 +136,15 @@ def test_defaults(built):
     assert (options.timeout, options.retries, options.response_format, options.cache) == (30, 3, 'json', True)
 
 
-def test_ini_beats_default(built, tmp_path, monkeypatch):
+def test_ini_beats_default(built, api, tmp_path, monkeypatch):
+    api.set_password('ini-user', PASSWORD)  # the account the ini file names
     write_ini(tmp_path, monkeypatch, api_url='https://ini.example.test', timeout=11, username='ini-user')
     options = options_seen(built, password=PASSWORD)
     assert (options.api_url, options.timeout, options.username) == ('https://ini.example.test', 11, 'ini-user')
 
 
-def test_env_beats_ini(built, tmp_path, monkeypatch):
+def test_env_beats_ini(built, api, tmp_path, monkeypatch):
+    api.set_password('ini-user', PASSWORD)  # the account the ini file names
     write_ini(tmp_path, monkeypatch, api_url='https://ini.example.test', timeout=11, username='ini-user')
     monkeypatch.setenv('CONTACTNOW_API_URL', 'https://env.example.test')
     monkeypatch.setenv('CONTACTNOW_TIMEOUT', '12')
@@ -256,7 +195,7 @@ def test_password_from_env_and_variables(built, api, monkeypatch):
     assert options_seen(built, username='alice', cache=False).password == PASSWORD
     monkeypatch.setenv('CONTACTNOW_PASSWORD', 'wrong-env-password')
     assert options_seen(built, variables=trusted(dict(contactnow_password=PASSWORD)), username='alice', cache=False).password == PASSWORD
-    assert api.calls == ['get', 'get']
+    assert api.actions == ['get', 'get']
 
 
 def test_variables_are_templated(built):
@@ -279,18 +218,18 @@ def test_unrelated_variables_are_not_templated(built):
 
 # -- the cache decisions ----------------------------------------------------------------------
 
-def test_miss_sends_one_get_and_fills_the_cache(built, api, cache_dir):
+def test_miss_sends_one_get_and_fills_the_cache(built, api, cache):
     token = run()[0]
-    assert api.calls == ['get']
-    assert token == api.current
-    assert [name for name in os.listdir(cache_dir) if name.endswith('.json')]
+    assert api.actions == ['get']
+    assert list(api.tokens) == [token] and api.tokens[token].username == USERNAME
+    assert [name for name in os.listdir(cache.directory) if name.endswith('.json')]
 
 
 def test_hit_within_revalidate_interval_sends_nothing(built, api, clock):
     first = run()[0]
     clock.advance(59)
     assert run()[0] == first
-    assert api.calls == ['get']
+    assert api.actions == ['get']
 
 
 def test_hit_after_revalidate_interval_validates_once(built, api, clock):
@@ -298,14 +237,14 @@ def test_hit_after_revalidate_interval_validates_once(built, api, clock):
     clock.advance(61)
     assert run()[0] == first
     assert run()[0] == first  # confirmed just now: trusted again
-    assert api.calls == ['get', 'validate']
+    assert api.actions == ['get', 'validate']
 
 
 def test_revalidate_interval_zero_validates_every_time(built, api):
     first = run(revalidate_interval=0)[0]
     assert run(revalidate_interval=0)[0] == first
     assert run(revalidate_interval=0)[0] == first
-    assert api.calls == ['get', 'validate', 'validate']
+    assert api.actions == ['get', 'validate', 'validate']
 
 
 def test_token_revoked_elsewhere_is_noticed_after_the_interval(built, api, clock):
@@ -316,7 +255,7 @@ def test_token_revoked_elsewhere_is_noticed_after_the_interval(built, api, clock
     clock.advance(31)
     second = run()[0]
     assert second != first
-    assert api.calls == ['get', 'validate', 'get']
+    assert api.actions == ['get', 'validate', 'get']
 
 
 def test_expired_token_is_replaced(built, api, clock):
@@ -324,7 +263,7 @@ def test_expired_token_is_replaced(built, api, clock):
     clock.advance(LIFETIME + 1)
     second = run()[0]
     assert second != first
-    assert api.calls == ['get', 'validate', 'get']
+    assert api.actions == ['get', 'validate', 'get']
 
 
 def test_min_ttl_renews_a_token_close_to_expiry(built, api, clock):
@@ -332,16 +271,16 @@ def test_min_ttl_renews_a_token_close_to_expiry(built, api, clock):
     clock.advance(LIFETIME - 200)  # 200 s left, min_ttl 300
     second = run()[0]
     # get hands back the current token while valid, so it is deleted and fetched again
-    assert api.calls == ['get', 'validate', 'get', 'delete', 'get']
+    assert api.actions == ['get', 'validate', 'get', 'delete', 'get']
     assert second != first
-    assert api.expiry[second] - clock() >= 300
+    assert api.tokens[second].expire - clock() >= 300
 
 
 def test_min_ttl_lower_than_what_is_left_keeps_the_token(built, api, clock):
     first = run()[0]
     clock.advance(LIFETIME - 200)
     assert run(min_ttl=100)[0] == first
-    assert api.calls == ['get', 'validate']
+    assert api.actions == ['get', 'validate']
 
 
 def test_min_ttl_longer_than_any_token_fails_clearly(built, api):
@@ -349,24 +288,24 @@ def test_min_ttl_longer_than_any_token_fails_clearly(built, api):
         run(min_ttl=LIFETIME + 100)
 
 
-def test_cache_false_gets_every_time_and_writes_nothing(built, api, cache_dir):
+def test_cache_false_gets_every_time_and_writes_nothing(built, api, cache):
     first = run(cache=False)[0]
     assert run(cache=False)[0] == first  # the API returns the current token
-    assert api.calls == ['get', 'get']
-    assert not os.path.exists(cache_dir) or not os.listdir(cache_dir)
+    assert api.actions == ['get', 'get']
+    assert not os.path.exists(cache.directory) or not os.listdir(cache.directory)
 
 
 def test_cache_false_from_variables(built, api):
     run(variables=trusted(dict(contactnow_cache=False)))
     run(variables=trusted(dict(contactnow_cache='no')))
-    assert api.calls == ['get', 'get']
+    assert api.actions == ['get', 'get']
 
 
 def test_accounts_and_addresses_are_cached_apart(built, api):
     run()
     run(address='192.0.2.10')
-    run(username='bob')
-    assert api.calls == ['get', 'get', 'get']
+    run(username=OTHER_USERNAME, password=OTHER_PASSWORD)
+    assert api.actions == ['get', 'get', 'get']
 
 
 def test_details_returns_token_expire_expires_in(built, api, clock):
@@ -382,7 +321,7 @@ def test_authentication_failure_is_one_clean_line(built, api):
     with pytest.raises(AnsibleError) as caught:
         run(password='wrong-password-456', cache=False)
     message = str(caught.value)
-    assert 'ContactNow get request to fake.example failed: the API refused the username or password' in message
+    assert 'ContactNow get request to %s failed: the API refused the username or password' % HOST in message
     assert 'wrong-password-456' not in message
     assert '\n' not in message
     assert caught.value.__cause__ is None and caught.value.__suppress_context__
@@ -417,26 +356,25 @@ def test_invalid_type_from_env_is_an_ansible_error(built, monkeypatch):
 
 # -- fan-out: forked workers share one get -------------------------------------------------------
 
-def _worker(cache_dir, gets, results):
-    clock = time.time
-    api = FakeApi(clock, get_delay=0.2, shared_gets=gets)
+def _worker(api, cache_dir, results):
     lookup = new_lookup()
     lookup._token_manager = lambda options, address: TokenManager(options, client=api, cache=TokenCache(cache_dir), address=address)
-    results.put(lookup.run([], username='alice', password=PASSWORD, api_url='https://api.example.test')[0])
+    results.put(lookup.run([], username=USERNAME, password=PASSWORD, api_url=API_URL)[0])
 
 
-def test_forked_workers_send_one_get(cache_dir):
+def test_forked_workers_send_one_get(cache, tmp_path):
+    # One server for every worker: its state is a file, and a slow get leaves time for a race.
+    api = FakeApi(time.time, shared_dir=str(tmp_path), get_delay=0.2)
     context = multiprocessing.get_context('fork')
-    gets = context.Value('i', 0)
     results = context.Queue()
-    workers = [context.Process(target=_worker, args=(cache_dir, gets, results)) for dummy in range(12)]
+    workers = [context.Process(target=_worker, args=(api, cache.directory, results)) for dummy in range(12)]
     for worker in workers:
         worker.start()
     tokens = [results.get(timeout=30) for dummy in workers]
     for worker in workers:
         worker.join(timeout=30)
-    assert gets.value == 1
-    assert len(set(tokens)) == 1
+    assert api.actions.count('get') == 1
+    assert len(set(tokens)) == 1 and set(tokens) == set(api.tokens)
 
 
 # -- issue 9: security settings reach the lookup from every source ---------------------------------

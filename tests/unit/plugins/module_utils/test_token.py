@@ -3,7 +3,7 @@
 # GNU General Public License v3.0+ (see COPYING or https://www.gnu.org/licenses/gpl-3.0.txt)
 # SPDX-License-Identifier: GPL-3.0-or-later
 
-"""TokenManager decisions, with a fake client that behaves like token.php and an injected clock."""
+"""TokenManager decisions against the shared fake token.php (tokens bound to an address) and clock."""
 
 from __future__ import absolute_import, division, print_function
 
@@ -18,97 +18,23 @@ from ansible_collections.eightbyeight.contactnow.plugins.module_utils._cache imp
 from ansible_collections.eightbyeight.contactnow.plugins.module_utils._client import (
     ContactNowClient,
     ContactNowError,
-    ExpiredTokenError,
     InvalidTokenError,
-    Token,
 )
 from ansible_collections.eightbyeight.contactnow.plugins.module_utils._options import ConnectionOptions, OptionError
 from ansible_collections.eightbyeight.contactnow.plugins.module_utils._token import CacheUnusableError, TokenManager
-from ansible_collections.eightbyeight.contactnow.tests.unit.plugins.clock import Clock
-
-API_URL = 'https://api.example.test'
-USERNAME = 'apiuser'
-PASSWORD = 'Secret-pass-123'
-LIFETIME = 43200
-START = 1700000000.0
-
-
-HERE = '127.0.0.1'  # the address the fake API sees requests come from
+from ansible_collections.eightbyeight.contactnow.tests.unit.plugins.fake_api import (
+    API_URL,
+    LIFETIME,
+    PASSWORD,
+    START,
+    USERNAME,
+    FakeApi,
+)
 
 
-class FakeApi:
-    """token.php in memory: get returns the address's current token while it is valid, as documented.
-
-    Tokens are bound to an address; validate and delete of a token bound elsewhere get "Invalid token",
-    as the API answers a token used from another address.
-    """
-
-    def __init__(self, clock, lifetime=LIFETIME):
-        self.clock = clock
-        self.lifetime = lifetime
-        self.tokens = {}  # token -> expire
-        self.addresses = {}  # token -> the address it is bound to
-        self.calls = []
-        self.serial = 0
-
-    # the client interface TokenManager uses
-
-    def get_token(self, username, password, address=None):
-        self.calls.append(('get', address))
-        assert (username, password) == (USERNAME, PASSWORD)
-        bound_to = address or HERE
-        for token, expire in self.tokens.items():
-            if self.addresses[token] == bound_to and expire > self.clock():
-                return Token(token, expire)
-        return Token(*self.issue(address=bound_to))
-
-    def validate(self, token):
-        self.calls.append(('validate', token))
-        return self._usable(token)
-
-    def delete(self, token):
-        self.calls.append(('delete', token))
-        self._usable(token)
-        del self.tokens[token]
-
-    def change_password(self, token, new_password):  # pragma: no cover - never used here
-        raise AssertionError('TokenManager must never change a password')
-
-    # helpers for the tests
-
-    def issue(self, lifetime=None, address=HERE):
-        self.serial += 1
-        token = '%040x' % self.serial
-        self.tokens[token] = int(self.clock() + (self.lifetime if lifetime is None else lifetime))
-        self.addresses[token] = address
-        return token, self.tokens[token]
-
-    def _usable(self, token):
-        if token not in self.tokens or self.addresses[token] != HERE:
-            raise InvalidTokenError('the token is not valid for this account and address ("Invalid token")',
-                                    action='validate', host='api.example.test')
-        if self.tokens[token] <= self.clock():
-            raise ExpiredTokenError('the token has expired ("Expired token")', action='validate', host='api.example.test')
-        return self.tokens[token]
-
-    @property
-    def actions(self):
-        return [call[0] for call in self.calls]
-
-
-@pytest.fixture
-def clock():
-    return Clock(START)
-
-
-@pytest.fixture
-def api(clock):
-    return FakeApi(clock)
-
-
-@pytest.fixture
-def cache(tmp_path):
-    return TokenCache(str(tmp_path / 'cache'))
+def sent(api):
+    """The requests the fake API received: get with the address it authorises, the others with their token."""
+    return [(call.action, call.address if call.action == 'get' else call.token) for call in api.calls]
 
 
 def options(**overrides):
@@ -165,7 +91,7 @@ def test_given_token_takes_precedence_over_the_cache(api, cache, clock):
     cache.write(cache_key(), cached_token, expire, START, password=PASSWORD)
     given = api.issue()[0]
     result = manager(api, cache, clock).ensure(held_token=given)
-    assert api.calls == [('validate', given)]
+    assert sent(api) == [('validate', given)]
     assert result.token == given
 
 
@@ -173,7 +99,7 @@ def test_expiring_token_get_returns_the_same_so_delete_and_get_again(api, cache,
     token, expire = api.issue(lifetime=200)  # less than min_ttl left
     cache.write(cache_key(), token, expire, START, password=PASSWORD)
     result = manager(api, cache, clock).ensure(min_ttl=300)
-    assert api.calls == [('validate', token), ('get', None), ('delete', token), ('get', None)]
+    assert sent(api) == [('validate', token), ('get', None), ('delete', token), ('get', None)]
     assert result.changed is True
     assert result.token != token
     assert result.expires_in == LIFETIME
@@ -201,7 +127,7 @@ def test_expiring_given_token_is_renewed(api, cache, clock):
 def test_renewal_after_the_clock_moves(api, cache, clock):
     first = manager(api, cache, clock).ensure(min_ttl=3600)
     clock.advance(LIFETIME - 3000)  # 3000 s left, less than min_ttl
-    api.calls[:] = []
+    api.forget_calls()
     second = manager(api, cache, clock).ensure(min_ttl=3600)
     assert api.actions == ['validate', 'get', 'delete', 'get']
     assert second.changed is True
@@ -232,24 +158,24 @@ def test_get_without_credentials_names_the_missing_option(api, cache, clock):
 
 def test_address_is_sent_with_get_and_keys_the_cache(api, cache, clock):
     result = manager(api, cache, clock, address='192.0.2.15').ensure()
-    assert api.calls == [('get', '192.0.2.15')]
+    assert sent(api) == [('get', '192.0.2.15')]
     assert cached(cache, '192.0.2.15').token == result.token
     assert cached(cache) is None
 
 
 def test_token_for_another_address_is_kept_by_a_second_run(api, cache, clock):
     first = manager(api, cache, clock, address='192.0.2.15').ensure()
-    api.calls[:] = []
+    api.forget_calls()
     second = manager(api, cache, clock, address='192.0.2.15').ensure()
     # validate cannot vouch for it from here; get hands the address's current token back.
-    assert api.calls == [('validate', first.token), ('get', '192.0.2.15')]
+    assert sent(api) == [('validate', first.token), ('get', '192.0.2.15')]
     assert (second.changed, second.token) == (False, first.token)
     assert cached(cache, '192.0.2.15').token == first.token
 
 
 def test_check_mode_predicts_the_real_run_for_another_address(api, cache, clock):
     first = manager(api, cache, clock, address='192.0.2.15').ensure()
-    api.calls[:] = []
+    api.forget_calls()
     predicted = manager(api, cache, clock, address='192.0.2.15').ensure(check_mode=True)
     assert api.actions == ['validate']
     real = manager(api, cache, clock, address='192.0.2.15').ensure()
@@ -269,7 +195,7 @@ def test_check_mode_for_another_address_predicts_a_change_when_the_cache_says_it
 def test_renewal_for_another_address_fails_with_a_message_that_says_why(api, cache, clock):
     manager(api, cache, clock, address='192.0.2.15').ensure()
     clock.advance(LIFETIME - 100)
-    api.calls[:] = []
+    api.forget_calls()
     with pytest.raises(ContactNowError) as info:
         manager(api, cache, clock, address='192.0.2.15').ensure(min_ttl=300)
     message = str(info.value)
@@ -285,7 +211,7 @@ def test_renewal_for_another_address_fails_with_a_message_that_says_why(api, cac
 
 def test_second_run_is_unchanged_and_sends_only_validate(api, cache, clock):
     first = manager(api, cache, clock).ensure()
-    api.calls[:] = []
+    api.forget_calls()
     clock.advance(30)
     second = manager(api, cache, clock).ensure()
     assert api.actions == ['validate']
@@ -360,7 +286,7 @@ def test_check_mode_predicts_the_real_change_and_sends_no_get_or_delete(scenario
     held = _scenario(scenario, api, cache, clock)
     predicted = manager(api, cache, clock).ensure(min_ttl=300, held_token=held, check_mode=True)
     assert set(api.actions) <= set(['validate'])
-    api.calls[:] = []
+    api.forget_calls()
     real = manager(api, cache, clock).ensure(min_ttl=300, held_token=held)
     assert predicted.changed == real.changed
 
@@ -379,13 +305,13 @@ def test_check_mode_of_absent_predicts_the_real_change(scenario, api, cache, clo
 
 def test_absent_deletes_the_cached_token_then_is_unchanged(api, cache, clock):
     token = manager(api, cache, clock).ensure().token
-    api.calls[:] = []
+    api.forget_calls()
     first = manager(api, cache, clock).remove()
-    assert api.calls == [('validate', token), ('delete', token)]
+    assert sent(api) == [('validate', token), ('delete', token)]
     assert first.changed is True
     assert token not in api.tokens
     assert cached(cache) is None
-    api.calls[:] = []
+    api.forget_calls()
     second = manager(api, cache, clock).remove()
     assert second.changed is False
     assert api.calls == []
@@ -394,9 +320,9 @@ def test_absent_deletes_the_cached_token_then_is_unchanged(api, cache, clock):
 def test_absent_with_a_given_token_twice(api, cache, clock):
     token = api.issue()[0]
     assert manager(api, cache, clock).remove(held_token=token).changed is True
-    api.calls[:] = []
+    api.forget_calls()
     assert manager(api, cache, clock).remove(held_token=token).changed is False
-    assert api.calls == [('validate', token)]
+    assert sent(api) == [('validate', token)]
 
 
 def test_absent_given_token_evicts_the_account_entry(api, cache, clock):
@@ -417,7 +343,7 @@ def test_absent_of_an_expired_token_is_unchanged_and_evicts(api, cache, clock):
 
 def test_absent_check_mode_sends_only_validate_and_keeps_everything(api, cache, clock):
     token = manager(api, cache, clock).ensure().token
-    api.calls[:] = []
+    api.forget_calls()
     result = manager(api, cache, clock).remove(check_mode=True)
     assert result.changed is True
     assert api.actions == ['validate']
@@ -470,7 +396,7 @@ def test_trust_does_not_apply_to_a_given_token(api, cache, clock):
     cache.write(cache_key(), cached_token, expire, START, password=PASSWORD)
     given = api.issue()[0]
     manager(api, cache, clock).ensure(held_token=given, trust_cache_for=60)
-    assert api.calls == [('validate', given)]
+    assert sent(api) == [('validate', given)]
 
 
 # -- cache: false ---------------------------------------------------------------------------------------
@@ -503,7 +429,7 @@ def test_cache_false_absent_without_token_is_unchanged(api, clock):
 def test_cache_false_with_given_token_is_idempotent(api, clock):
     mgr = TokenManager(options(cache=False), client=api, now=clock)
     token = mgr.ensure().token
-    api.calls[:] = []
+    api.forget_calls()
     again = mgr.ensure(held_token=token)
     assert (again.changed, again.token) == (False, token)
     assert api.actions == ['validate']
@@ -576,7 +502,7 @@ def test_min_ttl_above_the_lifetime_seen_never_deletes_again(clock, cache):
     assert api.actions == ['get', 'delete', 'get']
     first_try = list(api.tokens)
 
-    api.calls[:] = []
+    api.forget_calls()
     with pytest.raises(ContactNowError, match=r'more than a new token lasts for this account \(600 seconds'):
         manager(api, cache, clock).ensure(min_ttl=900)
     assert 'delete' not in api.actions
@@ -606,9 +532,9 @@ def test_a_longer_lifetime_seen_later_replaces_the_one_learned(clock, cache):
     api.issue(lifetime=100)
     with pytest.raises(ContactNowError):
         manager(api, cache, clock).ensure(min_ttl=900)  # learns 600
-    api.tokens.clear()
+    api.revoke_all()
     api.lifetime = 1200  # the vendor lengthened tokens
-    api.calls[:] = []
+    api.forget_calls()
     result = manager(api, cache, clock).ensure(min_ttl=900)
     assert result.expires_in == 1200
     assert cached(cache).lifetime == 1200
