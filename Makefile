@@ -6,7 +6,7 @@
 #   make test          everything CI runs; a summary of the stages at the end
 # For developers (each runs alone; ANSIBLE=2.21 or ANSIBLE=2.19 picks one ansible-core):
 #   make sanity | units | integration | lint | docs | build | venv | clean | distclean
-#   make bench         the lookup's fan-out timed against a constant-fact play (not a test)
+#   make bench         the collection timed against hand-written uri playbooks (not a test)
 # `make help` lists the variables.
 
 SHELL := /bin/bash
@@ -139,11 +139,13 @@ build: venv-$(NEWEST)
 demo: venv-$(NEWEST)
 	@tools/run_demo.sh $(call venv,$(NEWEST)) $(DEMO_PLAYBOOK)
 
-# Prints the lookup play and the same play with a constant fact side by side (BENCH_ARGS: e.g.
-# --hosts 40 --forks 10). A measurement to read, never a pass/fail test.
+# Times the collection, hand-written ansible.builtin.uri playbooks and a floor for three jobs
+# (fan-out, validate, rotation), alternated over rounds; prints one table and writes
+# .tmp/bench/results.json. BENCH_ARGS: e.g. --rounds 5, --jobs rotation, --hosts 40 (see
+# tools/benchmark.py --help). A measurement to read, never a pass/fail test.
 BENCH_ARGS ?=
 bench: venv-$(NEWEST)
-	@$(call venv,$(NEWEST))/bin/python tools/benchmark_lookup.py $(BENCH_ARGS)
+	@$(call venv,$(NEWEST))/bin/python tools/benchmark.py $(BENCH_ARGS)
 
 # ---- everything ----------------------------------------------------------------------------
 
