@@ -32,6 +32,7 @@ import argparse
 import json
 import os
 import platform
+import resource
 import shutil
 import statistics
 import subprocess
@@ -218,7 +219,7 @@ class Runner:
         return path
 
     def run(self, job, variant, round_number, extra_vars):
-        """Seconds the run took and the API calls it sent."""
+        """Wall seconds the run took, CPU seconds its processes used, and the API calls it sent."""
         if job == 'rotation':
             self.sandbox.control('reset', {})  # every account back at its first password, no tokens
         self.sandbox.control('clear_log', {})
@@ -232,15 +233,23 @@ class Runner:
             raise BenchmarkError('the time limit (--timeout %d) was reached' % self.args.timeout)
         log_path = os.path.join(self.args.logs, '%s-%s-%d.log' % (job, variant, round_number))
         with open(log_path, 'wb') as log:
+            cpu_before = _children_cpu()
             started = time.monotonic()
             try:
                 result = subprocess.run(command, env=env, stdout=log, stderr=subprocess.STDOUT, timeout=remaining, check=False)
             except subprocess.TimeoutExpired:
                 raise BenchmarkError('the time limit (--timeout %d) was reached during %s %s' % (self.args.timeout, job, variant))
             elapsed = time.monotonic() - started
+            cpu = _children_cpu() - cpu_before
         if result.returncode != 0:
             raise BenchmarkError('%s %s failed (rc %d); see %s' % (job, variant, result.returncode, log_path))
-        return elapsed, self.sandbox.calls()
+        return elapsed, cpu, self.sandbox.calls()
+
+
+def _children_cpu():
+    """User + system seconds of the finished child processes (ansible-playbook with its workers and modules)."""
+    usage = resource.getrusage(resource.RUSAGE_CHILDREN)
+    return usage.ru_utime + usage.ru_stime
 
 
 class BenchmarkError(Exception):
@@ -250,33 +259,43 @@ class BenchmarkError(Exception):
 def run_job(runner, job, rounds):
     extra_vars = runner.extra_vars(job)
     times = dict((variant, []) for variant in VARIANTS)
+    cpu = dict((variant, []) for variant in VARIANTS)
     calls = dict((variant, []) for variant in VARIANTS)
     for round_number in range(rounds):
         shift = round_number % len(VARIANTS)
         order = VARIANTS[shift:] + VARIANTS[:shift]  # each variant takes each place in turn
         for variant in order:
-            elapsed, sent = runner.run(job, variant, round_number + 1, extra_vars)
+            elapsed, used, sent = runner.run(job, variant, round_number + 1, extra_vars)
             times[variant].append(elapsed)
+            cpu[variant].append(used)
             calls[variant].append(sent)
-            print('  %-9s round %d  %-10s %7.2fs  %s' % (job, round_number + 1, variant, elapsed, format_calls(sent)), flush=True)
-    result = summarise(job, times, calls)
+            print('  %-9s round %d  %-10s %7.2fs wall %7.2fs cpu  %s'
+                  % (job, round_number + 1, variant, elapsed, used, format_calls(sent)), flush=True)
+    result = summarise(job, times, cpu, calls)
     result['title'] = JOBS[job]['title'].format(hosts=runner.args.hosts, forks=runner.args.forks, accounts=runner.args.accounts)
     return result
 
 
-def summarise(job, times, calls):
-    result = {'times': times, 'calls': calls, 'median': {}, 'min': {}, 'max': {}, 'ratios': {}, 'targets': []}
+def summarise(job, times, cpu, calls):
+    result = {'times': times, 'cpu': cpu, 'calls': calls, 'median': {}, 'min': {}, 'max': {}, 'cpu_median': {},
+              'ratios': {}, 'cpu_ratios': {}, 'targets': []}
     for variant in VARIANTS:
         result['median'][variant] = statistics.median(times[variant])
         result['min'][variant] = min(times[variant])
         result['max'][variant] = max(times[variant])
+        result['cpu_median'][variant] = statistics.median(cpu[variant])
     for other in ('uri', 'floor'):
-        paired = [mine / theirs for mine, theirs in zip(times['collection'], times[other])]
-        result['ratios'][other] = {'median': statistics.median(paired), 'min': min(paired), 'max': max(paired), 'rounds': paired}
+        result['ratios'][other] = _paired_ratios(times['collection'], times[other])
+        result['cpu_ratios'][other] = _paired_ratios(cpu['collection'], cpu[other])
     for other, limit in JOBS[job]['targets']:
         ratio = result['ratios'][other]['median']
         result['targets'].append({'versus': other, 'limit': limit, 'ratio': ratio, 'met': ratio <= limit})
     return result
+
+
+def _paired_ratios(mine, theirs):
+    paired = [a / b for a, b in zip(mine, theirs)]
+    return {'median': statistics.median(paired), 'min': min(paired), 'max': max(paired), 'rounds': paired}
 
 
 def format_calls(counts):
@@ -295,26 +314,28 @@ def print_table(args, results, meta):
     print()
     print('eightbyeight.contactnow benchmark: ansible-core %s, Python %s, %d round(s), %s'
           % (meta['ansible_core'], meta['python'], args.rounds, meta['machine']))
-    print('Seconds are whole ansible-playbook runs: median, and (min-max) over the rounds. Ratios are this')
-    print('collection over the other variant, taken round by round (the rounds alternate the order): median (min-max).')
+    print('wall: seconds of whole ansible-playbook runs, median (min-max) over the rounds; cpu: median CPU seconds')
+    print('of the run\'s processes. Ratios: this collection over the variant, taken round by round (the order')
+    print('alternates), median (min-max). Targets are judged on the wall ratio.')
     print()
-    widths = (46, 10, 22, 9, 19, 17)
+    widths = (44, 10, 20, 6, 5, 18, 5, 17)
     row = '| ' + ' | '.join('%%-%ds' % width for width in widths) + ' |'
-    print(row % ('job', 'variant', 'seconds', 'API calls', 'collection / this', 'target'))
+    print(row % ('job', 'variant', 'wall s', 'cpu s', 'calls', 'wall ratio', 'cpu', 'target'))
     print('|' + '|'.join('-' * (width + 2) for width in widths) + '|')
     for job, result in results.items():
-        title = result['title']
         limits = dict(JOBS[job]['targets'])
         for variant in VARIANTS:
             seconds = '%.2f (%.2f-%.2f)' % (result['median'][variant], result['min'][variant], result['max'][variant])
-            ratio = target = ''
+            ratio = cpu_ratio = target = ''
             if variant != 'collection':
                 figures = result['ratios'][variant]
                 ratio = '%.2fx (%.2f-%.2f)' % (figures['median'], figures['min'], figures['max'])
+                cpu_ratio = '%.2fx' % result['cpu_ratios'][variant]['median']
                 if variant in limits:
                     target = '<= %.2fx: %s' % (limits[variant], 'met' if figures['median'] <= limits[variant] else 'NOT met')
-            print(row % (title if variant == 'collection' else '', variant, seconds,
-                         typical_calls(result['calls'][variant]), ratio, target))
+            print(row % (result['title'] if variant == 'collection' else '', variant, seconds,
+                         '%.1f' % result['cpu_median'][variant], typical_calls(result['calls'][variant]),
+                         ratio, cpu_ratio, target))
 
 
 def ansible_version(ansible_playbook):
