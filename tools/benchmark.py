@@ -34,6 +34,7 @@ import os
 import platform
 import resource
 import shutil
+import signal
 import statistics
 import subprocess
 import sys
@@ -235,14 +236,20 @@ class Runner:
         with open(log_path, 'wb') as log:
             cpu_before = _children_cpu()
             started = time.monotonic()
+            # A session of its own, so that an interrupted benchmark stops the run's workers too.
+            process = subprocess.Popen(command, env=env, stdout=log, stderr=subprocess.STDOUT, start_new_session=True)
             try:
-                result = subprocess.run(command, env=env, stdout=log, stderr=subprocess.STDOUT, timeout=remaining, check=False)
+                returncode = process.wait(timeout=remaining)
             except subprocess.TimeoutExpired:
                 raise BenchmarkError('the time limit (--timeout %d) was reached during %s %s' % (self.args.timeout, job, variant))
+            finally:
+                if process.poll() is None:
+                    os.killpg(process.pid, signal.SIGKILL)
+                    process.wait(timeout=30)
             elapsed = time.monotonic() - started
             cpu = _children_cpu() - cpu_before
-        if result.returncode != 0:
-            raise BenchmarkError('%s %s failed (rc %d); see %s' % (job, variant, result.returncode, log_path))
+        if returncode != 0:
+            raise BenchmarkError('%s %s failed (rc %d); see %s' % (job, variant, returncode, log_path))
         return elapsed, cpu, self.sandbox.calls()
 
 
@@ -355,8 +362,14 @@ def machine():
     return '%s %s, %s cores%s' % (platform.system(), platform.machine(), cores, load)
 
 
+def _stop(signum, frame):
+    raise SystemExit('benchmark interrupted by signal %d' % signum)
+
+
 def main(argv=None):
     args = parse_args(argv)
+    for signum in (signal.SIGINT, signal.SIGTERM):
+        signal.signal(signum, _stop)  # clean up (the run in progress, the sandbox) on the way out
     workdir = tempfile.mkdtemp(prefix='contactnow-bench-')
     sandbox = None
     try:
