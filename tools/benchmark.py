@@ -345,6 +345,27 @@ def print_table(args, results, meta):
                          ratio, cpu_ratio, target))
 
 
+def rst_table(results):
+    """The table as an RST list-table, for docs/docsite/rst/performance.rst."""
+    lines = ['.. list-table::', '   :header-rows: 1', '', '   * - Job', '     - Variant', '     - Wall s, median (min-max)',
+             '     - CPU s', '     - API calls', '     - Collection / variant, wall (CPU)', '     - Target']
+    for job, result in results.items():
+        limits = dict(JOBS[job]['targets'])
+        for variant in VARIANTS:
+            ratio = target = ''
+            if variant != 'collection':
+                figures = result['ratios'][variant]
+                ratio = '%.2fx (%.2fx)' % (figures['median'], result['cpu_ratios'][variant]['median'])
+                if variant in limits:
+                    target = '<= %.2fx: %s' % (limits[variant], 'met' if figures['median'] <= limits[variant] else 'not met')
+            cells = [result['title'] if variant == 'collection' else '', variant,
+                     '%.1f (%.1f-%.1f)' % (result['median'][variant], result['min'][variant], result['max'][variant]),
+                     '%.1f' % result['cpu_median'][variant], typical_calls(result['calls'][variant]), ratio, target]
+            lines.append('   * - ' + cells[0])
+            lines.extend('     - ' + cell for cell in cells[1:])
+    return '\n'.join(line.rstrip() for line in lines) + '\n'
+
+
 def ansible_version(ansible_playbook):
     try:
         first = subprocess.run([ansible_playbook, '--version'], stdout=subprocess.PIPE, timeout=60,
@@ -392,7 +413,9 @@ def main(argv=None):
         os.makedirs(os.path.dirname(os.path.abspath(args.json)), exist_ok=True)
         with open(args.json, 'w') as handle:
             json.dump({'meta': meta, 'results': results}, handle, indent=2, sort_keys=True)
-        print('results: %s' % args.json)
+        with open(os.path.splitext(args.json)[0] + '.rst', 'w') as handle:
+            handle.write(rst_table(results))
+        print('results: %s (and the table as RST beside it)' % args.json)
         return 0 if len(results) == len(args.jobs) else 1
     finally:
         if sandbox is not None:
