@@ -11,7 +11,7 @@
 #   make sanity | units | integration      ansible-test (--venv: no container engine here)
 #   make lint | docs | checks | build      antsibull-nox sessions (noxfile.py, antsibull-nox.toml)
 #   make venv | clean | distclean
-#   make bench         the lookup's fan-out timed against a constant-fact play (not a test)
+#   make bench         the collection timed against hand-written uri playbooks (not a test)
 #   make fuzz          the unit tests' fuzzing with FUZZ_EXAMPLES (100000) examples instead of 6000
 # `make help` lists the variables.
 
@@ -175,11 +175,13 @@ build: venv-$(NEWEST)
 demo: venv-$(NEWEST)
 	@tools/run_demo.sh $(call venv,$(NEWEST)) $(DEMO_PLAYBOOK)
 
-# Prints the lookup play and the same play with a constant fact side by side (BENCH_ARGS: e.g.
-# --hosts 40 --forks 10). A measurement to read, never a pass/fail test.
+# Times the collection, hand-written ansible.builtin.uri playbooks and a floor for three jobs
+# (fan-out, validate, rotation), alternated over rounds; prints one table and writes
+# .tmp/bench/results.json. BENCH_ARGS: e.g. --rounds 5, --jobs rotation, --hosts 40 (see
+# tools/benchmark.py --help). A measurement to read, never a pass/fail test.
 BENCH_ARGS ?=
 bench: venv-$(NEWEST)
-	@$(call venv,$(NEWEST))/bin/python tools/benchmark_lookup.py $(BENCH_ARGS)
+	@$(call venv,$(NEWEST))/bin/python tools/benchmark.py $(BENCH_ARGS)
 
 # The unit tests' fuzzing (hypothesis, fixed seed) with FUZZ_EXAMPLES examples instead of 6000.
 FUZZ_EXAMPLES ?= 100000
