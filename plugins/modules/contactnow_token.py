@@ -170,12 +170,14 @@ def main():
     module = ContactNowModule(
         argument_spec=dict(
             state=dict(type='str', default='present', choices=['present', 'absent']),
-            # Not no_log: the module returns the token it keeps, and no_log would mask that return value.
+            # Not no_log: the module returns the token it keeps, and no_log would mask that return value;
+            # returned_secrets keeps it out of the host's log and the reported invocation instead.
             token=dict(type='str', no_log=False),
             min_ttl=dict(type='int', default=300),
             address=dict(type='str'),
         ),
         supports_check_mode=True,
+        returned_secrets=('token',),
     )
     module.run(lambda: run_module(module))
 
