@@ -51,7 +51,9 @@ options:
       - The token you hold. When omitted, the account's cached token is used (O(cache=true)).
       - With O(state=present), it is kept if it validates with at least O(min_ttl) seconds left.
       - Tokens are short-lived credentials that this module also returns; use C(no_log=true) on
-        the task to keep them out of logs.
+        the task to keep them out of logs. The module itself never writes this option to the managed
+        host's log or to the invocation it reports (it cannot be C(no_log), since that would also mask
+        the token it returns).
     type: str
   min_ttl:
     description:
