@@ -121,7 +121,7 @@ from ansible.plugins.lookup import LookupBase
 from ansible.utils.display import Display
 
 from ansible_collections.eightbyeight.contactnow.plugins.module_utils._api import ApiCall
-from ansible_collections.eightbyeight.contactnow.plugins.module_utils._client import ContactNowError, MissingLibraryError
+from ansible_collections.eightbyeight.contactnow.plugins.module_utils._errors import ContactNowError, MissingLibraryError
 from ansible_collections.eightbyeight.contactnow.plugins.module_utils._options import ConnectionOptions, OptionError
 from ansible_collections.eightbyeight.contactnow.plugins.module_utils._token import TokenManager
 

@@ -32,7 +32,7 @@ import json
 import re
 import time
 
-from ansible_collections.eightbyeight.contactnow.plugins.module_utils._client import (
+from ansible_collections.eightbyeight.contactnow.plugins.module_utils._errors import (
     ContactNowError,
     InvalidTokenError,
     ReplyError,

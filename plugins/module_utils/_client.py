@@ -34,6 +34,16 @@ import time
 from urllib.parse import quote, quote_plus, urlencode
 
 from ansible_collections.eightbyeight.contactnow.plugins.module_utils._decode import UndecodableReply, decode_reply
+from ansible_collections.eightbyeight.contactnow.plugins.module_utils._errors import (  # noqa: F401 (re-exported)
+    ContactNowError,
+    AuthenticationError,
+    InvalidTokenError,
+    ExpiredTokenError,
+    ApiError,
+    TransportError,
+    ReplyError,
+    MissingLibraryError,
+)
 
 COLLECTION_VERSION = '0.1.0'
 USER_AGENT = 'eightbyeight.contactnow/%s' % COLLECTION_VERSION
@@ -47,67 +57,6 @@ MAX_REPLY_BYTES = 64 * 1024
 # The largest answer call_api reads from the other APIs; narrow bigger reads with filters, fields or range.
 MAX_API_REPLY_BYTES = 32 * 1024 * 1024
 _READ_CHUNK = 8192
-
-
-class ContactNowError(Exception):
-    """Base of every error the client raises: one line, naming the action and the host."""
-
-    def __init__(self, message, action=None, host=None, attempts=1):
-        super(ContactNowError, self).__init__(message)
-        self.message = message
-        self.action = action
-        self.host = host
-        self.attempts = attempts
-
-    def __str__(self):
-        if self.action and self.host:
-            return 'ContactNow %s request to %s failed: %s' % (self.action, self.host, self.message)
-        return self.message
-
-
-class AuthenticationError(ContactNowError):
-    """The username/password pair was refused ("Authentication failure")."""
-
-
-class InvalidTokenError(ContactNowError):
-    """The token is unknown, deleted, or bound to another address ("Invalid token")."""
-
-
-class ExpiredTokenError(InvalidTokenError):
-    """The token was valid once and has expired ("Expired token")."""
-
-
-class ApiError(ContactNowError):
-    """Any other ``success: false`` answer; ``server_text`` holds the API's own words."""
-
-    def __init__(self, message, server_text=None, **kwargs):
-        super(ApiError, self).__init__(message, **kwargs)
-        self.server_text = server_text
-
-
-class TransportError(ContactNowError):
-    """No usable HTTP answer: refused, timed out, TLS, DNS, or an HTTP error status.
-
-    ``maybe_acted`` is False only when the request provably never reached the server (its body was
-    never read for sending); any failure after that, of whatever kind, leaves it True.
-    """
-
-    def __init__(self, message, maybe_acted=True, **kwargs):
-        super(TransportError, self).__init__(message, **kwargs)
-        self.maybe_acted = maybe_acted
-
-
-class ReplyError(ContactNowError):
-    """An HTTP answer came back but it is not a token.php reply (HTML, garbage, cut short)."""
-
-
-class MissingLibraryError(ContactNowError):
-    """A Python library the client needs is not installed where the plugin runs."""
-
-    def __init__(self, library, exception):
-        super(MissingLibraryError, self).__init__('the Python library %s is required: %s' % (library, exception))
-        self.library = library
-        self.exception = exception
 
 
 class RetryPolicy:

@@ -14,7 +14,7 @@ __metaclass__ = type
 
 from ansible.module_utils.basic import AnsibleModule, missing_required_lib
 
-from ansible_collections.eightbyeight.contactnow.plugins.module_utils._client import ContactNowError, MissingLibraryError
+from ansible_collections.eightbyeight.contactnow.plugins.module_utils._errors import ContactNowError, MissingLibraryError
 from ansible_collections.eightbyeight.contactnow.plugins.module_utils._options import (
     ConnectionOptions,
     OptionError,

@@ -32,10 +32,10 @@ __metaclass__ = type
 
 import time
 
-from ansible_collections.eightbyeight.contactnow.plugins.module_utils._client import (
+from ansible_collections.eightbyeight.contactnow.plugins.module_utils._client import ContactNowClient
+from ansible_collections.eightbyeight.contactnow.plugins.module_utils._errors import (
     ApiError,
     AuthenticationError,
-    ContactNowClient,
     ContactNowError,
     InvalidTokenError,
     TransportError,

@@ -19,7 +19,7 @@ __metaclass__ = type
 import time
 
 from ansible_collections.eightbyeight.contactnow.plugins.module_utils._cache import TokenCache
-from ansible_collections.eightbyeight.contactnow.plugins.module_utils._client import ContactNowClient, ContactNowError, InvalidTokenError
+from ansible_collections.eightbyeight.contactnow.plugins.module_utils._errors import ContactNowError, InvalidTokenError
 from ansible_collections.eightbyeight.contactnow.plugins.module_utils._options import require_seconds
 
 # No token lasts this long (documented: 12 hours, "subject to change"; clocks may also disagree by
@@ -49,7 +49,7 @@ class TokenManager:
 
     def __init__(self, options, client=None, cache=None, address=None, now=time.time):
         self.options = options
-        self.client = client or ContactNowClient(options)
+        self._client = client
         self.address = address or None
         self._now = now
         self.cache = None
@@ -57,6 +57,15 @@ class TokenManager:
             self.cache = cache or TokenCache()
         self._key = TokenCache.key(options.api_url, options.username, self.address)
         self._lifetime = None  # seconds a freshly issued token lasts for this account, once seen
+
+    @property
+    def client(self):
+        """The HTTP client, built (and its code imported) only when a request is due: a trusted cache
+        hit in the lookup sends nothing."""
+        if self._client is None:
+            from ansible_collections.eightbyeight.contactnow.plugins.module_utils._client import ContactNowClient
+            self._client = ContactNowClient(self.options)
+        return self._client
 
     # -- public decisions ------------------------------------------------------------------------
 
