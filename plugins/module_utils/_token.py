@@ -87,7 +87,10 @@ class TokenManager:
                     and entry.expire - now >= min_ttl:
                 return TokenResult(entry.token, entry.expire, changed=False, now=now)
 
-            if held:
+            # When the cache already says the token cannot meet min_ttl, validate could only agree
+            # (or say it is gone), and get follows either way: skip it.
+            known_short = entry is not None and entry.expire - now < min_ttl
+            if held and not known_short:
                 expire = self._expire_or_none(held)
                 if expire is not None and expire - self._now() >= min_ttl:
                     if entry and not check_mode:

@@ -21,7 +21,6 @@ from ansible_collections.eightbyeight.contactnow.plugins.module_utils._cache imp
     CACHE_SUBDIR,
     TokenCache,
     UnsafeCacheDirectory,
-    credential_hash,
     default_cache_dir,
 )
 
@@ -461,17 +460,79 @@ def test_entry_without_a_credential_is_a_miss_for_a_password(cache_dir):
     assert cache.read(KEY, 'any') is None
 
 
-def test_two_writes_of_one_password_use_different_salts(cache_dir):
+def _stored_credential(cache_dir, key=KEY):
+    with open(os.path.join(cache_dir, key + '.json')) as handle:
+        return json.load(handle)['credential']
+
+
+def test_entry_keeps_a_keyed_hash_of_the_password_never_the_password(cache_dir, tmp_path):
+    password = 'pw-\u00e9-secret'
+    TokenCache(cache_dir).write(KEY, TOKEN, EXPIRE, 0, password=password)
+    other_dir = str(tmp_path / 'other' / CACHE_SUBDIR)
+    TokenCache(other_dir).write(KEY, TOKEN, EXPIRE, 0, password=password)
+    other_key = TokenCache.key('https://api.contactnow.8x8.com', 'someone-else')
+    TokenCache(cache_dir).write(other_key, TOKEN, EXPIRE, 0, password=password)
+    tags = [_stored_credential(cache_dir)['hmac'], _stored_credential(other_dir)['hmac'],
+            _stored_credential(cache_dir, other_key)['hmac']]
+    assert len(set(tags)) == 3  # another directory's key, another entry: another tag
+    for directory in (cache_dir, other_dir):
+        for name in os.listdir(directory):
+            with open(os.path.join(directory, name), 'rb') as handle:
+                assert password.encode('utf-8') not in handle.read()
+
+
+def test_key_file_is_private_and_shared_by_the_directory_s_entries(cache_dir, permissive_umask):
+    TokenCache(cache_dir).write(KEY, TOKEN, EXPIRE, 0, password='pw')
+    key_path = os.path.join(cache_dir, 'credential.key')
+    assert mode(key_path) == 0o600
+    assert os.path.getsize(key_path) == 32
+    assert TokenCache(cache_dir).read(KEY, 'pw').token == TOKEN  # a new instance (process) reads the same key
+
+
+def test_damaged_or_missing_key_turns_entries_into_misses(cache_dir):
     cache = TokenCache(cache_dir)
-    salts = []
-    for _write in range(2):
-        cache.write(KEY, TOKEN, EXPIRE, 0, password='pw')
-        with open(os.path.join(cache_dir, KEY + '.json')) as handle:
-            salts.append(json.load(handle)['credential']['salt'])
-    assert salts[0] != salts[1]
+    cache.write(KEY, TOKEN, EXPIRE, 0, password='pw')
+    key_path = os.path.join(cache_dir, 'credential.key')
+    with open(key_path, 'wb') as handle:
+        handle.write(b'short')
+    assert TokenCache(cache_dir).read(KEY, 'pw') is None
+    assert os.path.getsize(key_path) == 32  # replaced
+    os.remove(key_path)
+    assert TokenCache(cache_dir).read(KEY, 'pw') is None
+    fresh = TokenCache(cache_dir)
+    fresh.write(KEY, TOKEN, EXPIRE, 0, password='pw')
+    assert TokenCache(cache_dir).read(KEY, 'pw').token == TOKEN
 
 
-@pytest.mark.parametrize('credential', [{'salt': 'zz'}, 'text', {'salt': 1, 'hash': 2}, {'salt': '\u00e9', 'hash': 'x'}])
+def test_key_file_that_is_a_symbolic_link_is_not_followed(cache_dir, tmp_path):
+    TokenCache(cache_dir).write(KEY, TOKEN, EXPIRE, 0)
+    planted = tmp_path / 'planted.key'
+    planted.write_bytes(b'k' * 32)
+    os.symlink(str(planted), os.path.join(cache_dir, 'credential.key'))
+    with pytest.raises(OSError):
+        TokenCache(cache_dir).write(KEY, TOKEN, EXPIRE, 0, password='pw')
+    assert TokenCache(cache_dir).read(KEY, 'pw') is None
+
+
+def _create_key(directory, results):
+    results.put(TokenCache(directory)._secret_key())
+
+
+def test_processes_creating_the_key_at_once_agree_on_it(cache_dir):
+    os.makedirs(cache_dir, 0o700)
+    results = FORK.Queue()
+    workers = [FORK.Process(target=_create_key, args=(cache_dir, results)) for _worker in range(6)]
+    for worker in workers:
+        worker.start()
+    keys = [results.get(timeout=JOIN_TIMEOUT) for _worker in workers]
+    for worker in workers:
+        worker.join(JOIN_TIMEOUT)
+        assert worker.exitcode == 0
+    assert len(set(keys)) == 1
+    assert sorted(os.listdir(cache_dir)) == ['credential.key']  # no temporary file left behind
+
+
+@pytest.mark.parametrize('credential', [{'salt': 'ab' * 16, 'hash': 'cd' * 32}, 'text', {'hmac': 2}, {'hmac': '\u00e9'}, {}])
 def test_malformed_credential_is_a_miss(cache_dir, credential):
     cache = TokenCache(cache_dir)
     cache.write(KEY, TOKEN, EXPIRE, 0, password='pw')
@@ -482,10 +543,3 @@ def test_malformed_credential_is_a_miss(cache_dir, credential):
     with open(path, 'w') as handle:
         json.dump(data, handle)
     assert cache.read(KEY, 'pw') is None
-
-
-def test_credential_hash_is_salted_pbkdf2():
-    salt, digest = credential_hash('pw', 'ab' * 16)
-    assert (salt, digest) == credential_hash('pw', 'ab' * 16)
-    assert digest != credential_hash('pw', 'cd' * 16)[1]
-    assert len(digest) == 64
