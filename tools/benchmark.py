@@ -14,6 +14,11 @@ and a floor that does no API work at all -- with the playbooks in tools/bench/:
   rotation  rotate the password of many accounts: get, newpass, verify (contactnow_password /
             three uri tasks per account / one ping per account)
 
+The fan-out job has a fourth variant, ``probe``: a lookup that carries the contactnow_token lookup's
+documentation (options and doc fragments) and returns a constant. It is built in the benchmark's
+work directory from the lookup's own source, and measures what Ansible spends loading such a lookup
+in every forked worker -- the part of the fan-out cost no implementation of the lookup can avoid.
+
 The sandbox server (tests/sandbox/contactnow_sandbox.py) runs on 127.0.0.1. Each round runs every
 variant of a job once, in an order that rotates from round to round, so that a machine getting
 slower or faster during the run moves all variants alike; ratios are taken round by round and
@@ -29,6 +34,7 @@ ansible-playbook next to that Python is used unless --ansible-playbook says othe
 from __future__ import absolute_import, division, print_function
 
 import argparse
+import ast
 import json
 import os
 import platform
@@ -53,12 +59,15 @@ SANDBOX = os.path.join(REPO, 'tests', 'sandbox', 'contactnow_sandbox.py')
 USERNAME = 'bench-user'
 PASSWORD = 'Bench-Pass-4711'
 VARIANTS = ('collection', 'uri', 'floor')
+PROBE = 'probe'
+PROBE_COLLECTION = ('benchprobe', 'docs')
 
 # job -> what it does, and the targets: (variant compared with, highest ratio allowed)
 JOBS = {
     'fanout': {
         'title': 'a token fact on each of {hosts} hosts, forks {forks}',
         'targets': (('floor', 1.5),),
+        'extra_variants': (PROBE,),
     },
     'validate': {
         'title': '30 validate tasks',
@@ -116,6 +125,30 @@ def collections_path(workdir):
     os.makedirs(os.path.join(root, 'ansible_collections', 'eightbyeight'))
     os.symlink(REPO, os.path.join(root, 'ansible_collections', 'eightbyeight', 'contactnow'))
     return root
+
+
+def make_probe_collection(root):
+    """benchprobe.docs under ``root``: one lookup with contactnow_token's documentation, returning a constant."""
+    source_path = os.path.join(REPO, 'plugins', 'lookup', 'contactnow_token.py')
+    with open(source_path) as handle:
+        tree = ast.parse(handle.read(), source_path)
+    docs = dict((node.targets[0].id, node.value.value) for node in tree.body
+                if isinstance(node, ast.Assign) and getattr(node.targets[0], 'id', None) in ('DOCUMENTATION', 'EXAMPLES', 'RETURN'))
+    directory = os.path.join(root, 'ansible_collections', PROBE_COLLECTION[0], PROBE_COLLECTION[1], 'plugins', 'lookup')
+    os.makedirs(directory)
+    with open(os.path.join(directory, 'contactnow_token.py'), 'w') as handle:
+        for name in ('DOCUMENTATION', 'EXAMPLES', 'RETURN'):
+            handle.write('%s = %r\n' % (name, docs[name]))
+        handle.write('\nfrom ansible.plugins.lookup import LookupBase\n\n\n'
+                     'class LookupModule(LookupBase):\n'
+                     '    def run(self, terms, variables=None, **kwargs):\n'
+                     '        self.set_options(var_options=variables, direct=kwargs)\n'
+                     '        return [\'0123456789abcdef0123456789abcdef01234567\']\n')
+    return root
+
+
+def job_variants(job):
+    return VARIANTS + JOBS[job].get('extra_variants', ())
 
 
 def rotation_accounts(count):
@@ -201,7 +234,8 @@ class Runner:
                         if not name.startswith(('CONTACTNOW_', 'ANSIBLE_')))
         self.env.update({
             'ANSIBLE_CONFIG': config,
-            'ANSIBLE_COLLECTIONS_PATH': collections_path(workdir),
+            'ANSIBLE_COLLECTIONS_PATH': os.pathsep.join((collections_path(workdir),
+                                                         make_probe_collection(os.path.join(workdir, 'probe')))),
             'ANSIBLE_LOCAL_TEMP': os.path.join(workdir, 'ansible-local'),
             'ANSIBLE_HOST_KEY_CHECKING': 'False',
         })
@@ -265,12 +299,13 @@ class BenchmarkError(Exception):
 
 def run_job(runner, job, rounds):
     extra_vars = runner.extra_vars(job)
-    times = dict((variant, []) for variant in VARIANTS)
-    cpu = dict((variant, []) for variant in VARIANTS)
-    calls = dict((variant, []) for variant in VARIANTS)
+    variants = job_variants(job)
+    times = dict((variant, []) for variant in variants)
+    cpu = dict((variant, []) for variant in variants)
+    calls = dict((variant, []) for variant in variants)
     for round_number in range(rounds):
-        shift = round_number % len(VARIANTS)
-        order = VARIANTS[shift:] + VARIANTS[:shift]  # each variant takes each place in turn
+        shift = round_number % len(variants)
+        order = variants[shift:] + variants[:shift]  # each variant takes each place in turn
         for variant in order:
             elapsed, used, sent = runner.run(job, variant, round_number + 1, extra_vars)
             times[variant].append(elapsed)
@@ -286,14 +321,18 @@ def run_job(runner, job, rounds):
 def summarise(job, times, cpu, calls):
     result = {'times': times, 'cpu': cpu, 'calls': calls, 'median': {}, 'min': {}, 'max': {}, 'cpu_median': {},
               'ratios': {}, 'cpu_ratios': {}, 'targets': []}
-    for variant in VARIANTS:
+    for variant in job_variants(job):
         result['median'][variant] = statistics.median(times[variant])
         result['min'][variant] = min(times[variant])
         result['max'][variant] = max(times[variant])
         result['cpu_median'][variant] = statistics.median(cpu[variant])
-    for other in ('uri', 'floor'):
+    for other in job_variants(job)[1:]:
         result['ratios'][other] = _paired_ratios(times['collection'], times[other])
         result['cpu_ratios'][other] = _paired_ratios(cpu['collection'], cpu[other])
+    if PROBE in times:
+        # What the floor would be for any lookup documented like ours: the probe over the floor.
+        result['probe_over_floor'] = _paired_ratios(times[PROBE], times['floor'])
+        result['probe_over_floor_cpu'] = _paired_ratios(cpu[PROBE], cpu['floor'])
     for other, limit in JOBS[job]['targets']:
         ratio = result['ratios'][other]['median']
         cpu_ratio = result['cpu_ratios'][other]['median']
@@ -333,7 +372,7 @@ def print_table(args, results, meta):
     print('|' + '|'.join('-' * (width + 2) for width in widths) + '|')
     for job, result in results.items():
         limits = dict(JOBS[job]['targets'])
-        for variant in VARIANTS:
+        for variant in job_variants(job):
             seconds = '%.2f (%.2f-%.2f)' % (result['median'][variant], result['min'][variant], result['max'][variant])
             ratio = cpu_ratio = target = ''
             if variant != 'collection':
@@ -342,9 +381,16 @@ def print_table(args, results, meta):
                 cpu_ratio = '%.2fx' % result['cpu_ratios'][variant]['median']
                 if variant in limits:
                     target = '<= %.2fx: %s' % (limits[variant], _verdicts(result, variant, limits[variant]))
+                if variant == PROBE:
+                    target = _probe_note(result)
             print(row % (result['title'] if variant == 'collection' else '', variant, seconds,
                          '%.1f' % result['cpu_median'][variant], typical_calls(result['calls'][variant]),
                          ratio, cpu_ratio, target))
+
+
+def _probe_note(result):
+    """The probe row's note: the probe itself over the floor."""
+    return 'probe/floor %.2fx (cpu %.2fx)' % (result['probe_over_floor']['median'], result['probe_over_floor_cpu']['median'])
 
 
 def _verdicts(result, variant, limit):
@@ -359,13 +405,15 @@ def rst_table(results):
              '     - CPU s', '     - API calls', '     - Collection / variant, wall (CPU)', '     - Target']
     for job, result in results.items():
         limits = dict(JOBS[job]['targets'])
-        for variant in VARIANTS:
+        for variant in job_variants(job):
             ratio = target = ''
             if variant != 'collection':
                 figures = result['ratios'][variant]
                 ratio = '%.2fx (%.2fx)' % (figures['median'], result['cpu_ratios'][variant]['median'])
                 if variant in limits:
                     target = '<= %.2fx: %s' % (limits[variant], _verdicts(result, variant, limits[variant]))
+                if variant == PROBE:
+                    target = _probe_note(result)
             cells = [result['title'] if variant == 'collection' else '', variant,
                      '%.1f (%.1f-%.1f)' % (result['median'][variant], result['min'][variant], result['max'][variant]),
                      '%.1f' % result['cpu_median'][variant], typical_calls(result['calls'][variant]), ratio, target]
