@@ -18,7 +18,6 @@ __metaclass__ = type
 
 import time
 
-from ansible_collections.eightbyeight.contactnow.plugins.module_utils._cache import TokenCache
 from ansible_collections.eightbyeight.contactnow.plugins.module_utils._errors import ContactNowError, InvalidTokenError
 from ansible_collections.eightbyeight.contactnow.plugins.module_utils._options import require_seconds
 
@@ -53,9 +52,13 @@ class TokenManager:
         self.address = address or None
         self._now = now
         self.cache = None
+        self._key = None
         if options.cache:
+            # Imported here: contactnow_token_info and cache: false never touch the cache.
+            from ansible_collections.eightbyeight.contactnow.plugins.module_utils._cache import TokenCache
+
             self.cache = cache or TokenCache()
-        self._key = TokenCache.key(options.api_url, options.username, self.address)
+            self._key = TokenCache.key(options.api_url, options.username, self.address)
         self._lifetime = None  # seconds a freshly issued token lasts for this account, once seen
 
     @property
