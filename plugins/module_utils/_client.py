@@ -44,7 +44,6 @@ from ansible_collections.eightbyeight.contactnow.plugins.module_utils._errors im
     ApiError,
     TransportError,
     ReplyError,
-    MissingLibraryError,
 )
 
 COLLECTION_VERSION = '0.1.0'
