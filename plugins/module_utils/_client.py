@@ -23,7 +23,6 @@ __metaclass__ = type
 
 import collections
 import html
-import http.client
 import json
 import os
 import random
@@ -277,6 +276,8 @@ class ContactNowClient:
 
     def _failure(self, action, exc, was_read, secrets, idempotent, deadline):
         """The error (or _Transient) for an exception raised while sending or receiving."""
+        import http.client  # the transport imported it already; _client itself stays light to import
+
         secrets = tuple(secrets) + tuple(getattr(self._session, 'secrets', None) or ())  # a proxy's password
         cause = _one_line(_scrub(_root_cause(exc), secrets))
         timeout = self.options.timeout
