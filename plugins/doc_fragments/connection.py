@@ -21,6 +21,9 @@ options:
         credential can show in a log or a message; use O(username) and O(password).
       - V(http://) is refused unless the host is this machine (V(127.0.0.0/8), V(::1), V(localhost)) or
         O(allow_insecure_http=true), so that credentials never cross the network in clear text by accident.
+      - A proxy is taken from the environment of the process that runs the plugin, E(HTTPS_PROXY) (or E(ALL_PROXY))
+        for V(https://) URLs through a C(CONNECT) tunnel, E(HTTP_PROXY) for V(http://), skipping the hosts in
+        E(NO_PROXY); only V(http://[user:password@]host:port) proxies are supported. Loopback hosts are never proxied.
       - If not set, the environment variable E(CONTACTNOW_API_URL) is used.
     type: str
     default: https://api.contactnow.8x8.com
@@ -38,8 +41,10 @@ options:
     type: str
   validate_certs:
     description:
-      - Whether to verify the API's TLS certificate. Only turn this off against a test server;
-        V(false) draws a warning on every task. For a private CA, set O(ca_path) instead.
+      - Whether to verify the API's TLS certificate (and that it is for the host in O(api_url)). Only turn this off
+        against a test server; V(false) draws a warning on every task. For a private CA, set O(ca_path) instead.
+      - Without O(ca_path), certificates are checked against the system CA store through OpenSSL, so
+        E(SSL_CERT_FILE) and E(SSL_CERT_DIR) apply (not the C(certifi) bundle that C(requests) used).
       - If not set, the environment variable E(CONTACTNOW_VALIDATE_CERTS) is used.
     type: bool
     default: true
@@ -48,7 +53,9 @@ options:
       - Path to a PEM CA bundle to verify the API's certificate with, for a private CA or a TLS-inspecting proxy.
       - It must exist and be readable on the machine that runs the task (the managed host for modules,
         the controller for the lookup); otherwise the task fails before any request.
-      - If not set, the environment variable E(CONTACTNOW_CA_PATH) is used; else the system's CAs.
+      - When set, only the CAs in this bundle are trusted, not the system's as well.
+      - If not set, the environment variable E(CONTACTNOW_CA_PATH) is used; else the system CA store
+        (OpenSSL's, so E(SSL_CERT_FILE) and E(SSL_CERT_DIR) apply).
     type: path
   timeout:
     description:
@@ -100,7 +107,6 @@ notes:
     the token it gets works from that host; use C(delegate_to: localhost) to get a token for the
     controller, or the C(address) option where a plugin offers it."
 requirements:
-  - requests
   - xmltodict (only for O(format=xml) or servers that answer in XML)
 '''
 

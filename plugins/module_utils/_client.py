@@ -12,8 +12,9 @@ This is a private module of the collection: its interface may change without not
   message is one line naming the action and the host, with every secret sent scrubbed out.
 - ``get``, ``validate`` and ``delete`` are retried on transient faults with exponential backoff
   and jitter.  ``newpass`` is retried only when the request provably never reached the server: the
-  body is sent as a file-like object that records being read, and urllib3 reads it only after the
-  connection, the TLS handshake and the headers succeeded (see ``_Body``).
+  body is sent as a file-like object that records being read, and the transport (``_http``, on
+  ``http.client``) reads it only after the connection, the TLS handshake and the headers succeeded
+  (see ``_Body``).
 """
 
 from __future__ import absolute_import, division, print_function
@@ -42,7 +43,6 @@ from ansible_collections.eightbyeight.contactnow.plugins.module_utils._errors im
     ApiError,
     TransportError,
     ReplyError,
-    MissingLibraryError,
 )
 
 COLLECTION_VERSION = '0.1.0'
@@ -90,9 +90,9 @@ class _Transient(Exception):
 class _Body:
     """A request body that records whether anything read it.
 
-    requests hands a file-like body to urllib3 untouched (its length comes from ``__len__``), and
-    urllib3 calls ``read()`` only once the connection is up and the headers are written: an unread
-    body is proof that the server never received the request's arguments.
+    The transport sets Content-Length from ``__len__`` and ``http.client`` calls ``read()`` only
+    once the connection is up and the headers are written: an unread body is proof that the
+    server never received the request's arguments.
     """
 
     def __init__(self, data, content_type):
@@ -149,6 +149,7 @@ class ContactNowClient:
         self._session = session
         self.retry_policy = retry_policy or RetryPolicy(options.retries)
         self.max_reply_bytes = MAX_REPLY_BYTES  # callers of other, larger APIs may raise it
+        self._tls = None
 
     # -- the four actions ------------------------------------------------------------------------
 
@@ -221,8 +222,8 @@ class ContactNowClient:
         """One HTTP exchange.  ``body`` is the form (a dict); ``raw_body`` replaces it (see _call).
 
         Whether the server can have received the arguments is decided by a fact, not by guessing
-        from exception types: the body is a file-like object that records being read, and urllib3
-        reads it only after the TCP connection, the TLS handshake and the request headers have all
+        from exception types: the body is a file-like object that records being read, and the
+        transport reads it only after the TCP connection, the TLS handshake and the request headers have all
         succeeded.  A failure while the body is unread proves the request never arrived.
 
         ``timeout`` bounds the whole attempt: a watchdog shuts the connection down when it runs out,
@@ -238,7 +239,8 @@ class ContactNowClient:
             try:
                 response = session.post(
                     url or self.options.token_url, data=payload, params=query or None, headers=headers,
-                    timeout=self.options.timeout, verify=self.options.verify, allow_redirects=False, stream=True)
+                    timeout=self.options.timeout, verify=self._verify(url or self.options.token_url),
+                    allow_redirects=False, stream=True)
                 try:
                     content = self._read_answer(action, response, deadline)
                 finally:
@@ -260,10 +262,7 @@ class ContactNowClient:
         while True:
             if deadline.passed:
                 raise socket.timeout('deadline')
-            try:
-                chunk = read(_READ_CHUNK, decode_content=True)
-            except TypeError:  # a file-like raw without decode_content
-                chunk = read(_READ_CHUNK)
+            chunk = read(_READ_CHUNK)
             if deadline.passed:
                 raise socket.timeout('deadline')  # the watchdog cut the stream: not a genuine end
             if not chunk:
@@ -277,17 +276,18 @@ class ContactNowClient:
 
     def _failure(self, action, exc, was_read, secrets, idempotent, deadline):
         """The error (or _Transient) for an exception raised while sending or receiving."""
-        import requests  # imported by session() already
+        import http.client  # the transport imported it already; _client itself stays light to import
 
+        secrets = tuple(secrets) + tuple(getattr(self._session, 'secrets', None) or ())  # a proxy's password
         cause = _one_line(_scrub(_root_cause(exc), secrets))
         timeout = self.options.timeout
-        timed_out = deadline.passed or isinstance(exc, (requests.exceptions.Timeout, socket.timeout))
+        timed_out = deadline.passed or isinstance(exc, (socket.timeout, TimeoutError))
         if not was_read:
             # Provably never received: safe to retry any action, newpass included.
             if timed_out:
                 return self._transport(action, 'could not connect within %d seconds (timeout)' % timeout, idempotent,
                                        maybe_acted=False)
-            if isinstance(exc, requests.exceptions.SSLError) or _is_tls_error(exc):
+            if _is_tls_error(exc):
                 if _is_certificate_error(exc):
                     message = ('TLS verification failed (%s). If the server uses a private CA, point ca_path at its bundle'
                                % cause)
@@ -295,21 +295,18 @@ class ContactNowClient:
                     message = ('the TLS handshake failed (%s); check that api_url (%s) is the HTTPS address of the API'
                                % (cause, _scrub(self.options.api_url, secrets)))
                 return TransportError(message, maybe_acted=False, action=action, host=self.options.host)
-            if isinstance(exc, (requests.exceptions.InvalidURL, requests.exceptions.InvalidSchema,
-                                requests.exceptions.MissingSchema, requests.exceptions.InvalidHeader)):
+            if isinstance(exc, (http.client.InvalidURL, ValueError)):
                 return TransportError('the request could not be sent (%s); check api_url' % cause,
                                       maybe_acted=False, action=action, host=self.options.host)
-            if isinstance(exc, (requests.exceptions.ConnectionError, OSError)):
+            if isinstance(exc, (OSError, http.client.HTTPException)):  # refused, DNS, unreachable, a proxy's refusal
                 return self._transport(action, 'could not connect (%s)' % cause, idempotent, maybe_acted=False)
             return TransportError('the request could not be sent (%s: %s); check api_url' % (type(exc).__name__, cause),
                                   maybe_acted=False, action=action, host=self.options.host)
         # The server may have received the request and acted on it.
         if timed_out:
             return self._transport(action, 'no complete answer within %d seconds (timeout)' % timeout, idempotent)
-        if isinstance(exc, (requests.exceptions.ConnectionError, requests.exceptions.ChunkedEncodingError,
-                            requests.exceptions.ContentDecodingError, OSError)) or _is_tls_error(exc) \
-                or type(exc).__name__ in ('ProtocolError', 'IncompleteRead', 'RemoteDisconnected', 'HTTPException',
-                                          'BadStatusLine', 'LineTooLong', 'DecodeError'):
+        if isinstance(exc, (OSError, http.client.HTTPException)) or _is_tls_error(exc):
+            # reset, broken pipe, RemoteDisconnected, IncompleteRead, BadStatusLine, LineTooLong, a TLS record error
             return self._transport(action, 'the connection broke after the request was sent (%s)' % cause, idempotent)
         return TransportError('the request failed after it was sent (%s: %s)' % (type(exc).__name__, cause),
                               action=action, host=self.options.host)
@@ -361,19 +358,22 @@ class ContactNowClient:
         return ApiError('the API answered "%s"' % server_text, server_text=server_text, **kwargs)
 
     def session(self):
-        """The requests session of this client, created on first use (a cache hit never needs it)."""
+        """The HTTP transport of this client, created on first use (a cache hit never needs it)."""
         if self._session is None:
-            try:
-                import requests  # keeps cache hits import-free
-            except ImportError as exc:
-                raise MissingLibraryError('requests', exc)
-            self._session = requests.Session()
-            self._session.headers['User-Agent'] = USER_AGENT
-            adapter = _deadline_adapter()
-            if adapter is not None:
-                self._session.mount('https://', adapter)
-                self._session.mount('http://', adapter)
+            from ansible_collections.eightbyeight.contactnow.plugins.module_utils._http import Transport
+
+            self._session = Transport(USER_AGENT, watch=_watch)
         return self._session
+
+    def _verify(self, url):
+        """The TLS context for an https:// URL (built once per client), False for http://."""
+        if not url.lower().startswith('https://'):
+            return False
+        if self._tls is None:
+            from ansible_collections.eightbyeight.contactnow.plugins.module_utils._http import tls_context
+
+            self._tls = tls_context(self.options.validate_certs, self.options.ca_path)
+        return self._tls
 
     def call_api(self, script, method, action, token, params=None, records=None, idempotent=True):
         """One request to another ContactNow API, ``<api_url>/<script>.php``; returns the decoded reply.
@@ -414,7 +414,7 @@ _PLAIN_CAUSES = (
 
 
 def _root_cause(exc):
-    """The innermost reason of a requests/urllib3 error, in words, without repr noise."""
+    """The innermost reason of a transport error, in words, without repr noise."""
     causes = _causes(exc)
     for name, words in _PLAIN_CAUSES:
         if any(type(inner).__name__ == name for inner in causes):
@@ -427,7 +427,7 @@ def _root_cause(exc):
         if str(inner) and not str(inner).startswith('('):
             seen = inner
     text = str(seen)
-    # urllib3 prefixes messages with an object repr such as "<urllib3.connection.HTTPConnection object at 0x..>: "
+    # Some libraries prefix messages with an object repr such as "<... object at 0x..>: "
     text = re.sub(r'<[^<>]{0,200} object at 0x[0-9a-fA-F]+>:? ?', '', text)
     return text[:300] or type(seen).__name__
 
@@ -503,7 +503,8 @@ class _Deadline:
 
     A socket timeout only bounds each read, so a server that trickles one byte a second never
     trips it; this watchdog bounds connect, TLS handshake, headers and body together.  The
-    connection registers its socket here as it is created (see ``_deadline_adapter``).
+    transport registers each TCP socket here as soon as it is connected, before the TLS handshake
+    or a proxy tunnel (see ``_watch``).
     """
 
     def __init__(self, seconds):
@@ -547,6 +548,13 @@ class _Deadline:
                 _shut_down(identity)
 
 
+def _watch(sock):
+    """Register a new socket with the current attempt's deadline (the transport calls this)."""
+    deadline = getattr(_WATCHED, 'deadline', None)
+    if deadline is not None:
+        deadline.watch(sock)
+
+
 def _shut_down(identity):
     """Shut down the connection behind a descriptor, if it still is the one registered.
 
@@ -565,51 +573,3 @@ def _shut_down(identity):
         pass
     finally:
         dup.close()
-
-
-def _deadline_adapter():
-    """A requests transport whose new connections register with the current _Deadline, or None."""
-    try:
-        from requests.adapters import HTTPAdapter
-        from urllib3.connection import HTTPConnection, HTTPSConnection
-        from urllib3.connectionpool import HTTPConnectionPool, HTTPSConnectionPool
-    except ImportError:
-        return None
-
-    def watched(connection_class):
-        class Watched(connection_class):
-            def _new_conn(self):
-                sock = super(Watched, self)._new_conn()
-                deadline = getattr(_WATCHED, 'deadline', None)
-                if deadline is not None:
-                    deadline.watch(sock)
-                return sock
-        return Watched
-
-    class WatchedPool(HTTPConnectionPool):
-        ConnectionCls = watched(HTTPConnection)
-
-    class WatchedTLSPool(HTTPSConnectionPool):
-        ConnectionCls = watched(HTTPSConnection)
-
-    pools = {'http': WatchedPool, 'https': WatchedTLSPool}
-
-    class DeadlineAdapter(HTTPAdapter):
-        def init_poolmanager(self, *args, **kwargs):
-            super(DeadlineAdapter, self).init_poolmanager(*args, **kwargs)
-            _use_pools(self.poolmanager, pools)
-
-        def proxy_manager_for(self, *args, **kwargs):
-            manager = super(DeadlineAdapter, self).proxy_manager_for(*args, **kwargs)
-            _use_pools(manager, pools)
-            return manager
-
-    return DeadlineAdapter()
-
-
-def _use_pools(manager, pools):
-    # Only plain HTTP(S) managers: a SOCKS manager has its own connection classes (then the socket
-    # timeout still bounds each read).
-    current = getattr(manager, 'pool_classes_by_scheme', None)
-    if isinstance(current, dict) and all(cls.__module__ == 'urllib3.connectionpool' for cls in current.values()):
-        manager.pool_classes_by_scheme = dict(current, **pools)

@@ -231,7 +231,7 @@ class ConnectionOptions:
 
     @property
     def verify(self):
-        """What requests expects for ``verify``: a CA bundle path, True or False."""
+        """The certificate check asked for: a CA bundle path, True or False."""
         if not self.validate_certs:
             return False
         return self.ca_path or True

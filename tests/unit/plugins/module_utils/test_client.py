@@ -6,17 +6,21 @@
 """ContactNowClient: request encoding, error mapping, secret scrubbing and the retry policy.
 
 HTTP is replaced by a fake session whose ``post()`` records each call and plays back a script of
-real ``requests.Response`` objects or ``requests`` exceptions; ``sleep`` is injected, so no test
-waits.  A few tests use a real ``requests.Session`` (with a recording transport adapter, or against
-a local socket) to pin the shapes the fakes imitate.
+small in-memory responses or the standard-library exceptions the real transport (``_http``, on
+``http.client``) sees; ``sleep`` is injected, so no test waits.  The tests named ``test_real_*`` use
+the real transport against local servers on 127.0.0.1 (and a local proxy) to pin the shapes the
+fakes imitate.
 """
 
 from __future__ import absolute_import, division, print_function
 
 __metaclass__ = type
 
+import base64
+import http.client
 import json
 import os
+import select
 import socket
 import ssl
 import struct
@@ -24,8 +28,6 @@ import threading
 import time
 
 import pytest
-import requests
-import urllib3
 
 from urllib.parse import parse_qs, quote, quote_plus
 
@@ -42,6 +44,7 @@ from ansible_collections.eightbyeight.contactnow.plugins.module_utils._client im
     Token,
     TransportError,
 )
+from ansible_collections.eightbyeight.contactnow.plugins.module_utils._http import Transport
 from ansible_collections.eightbyeight.contactnow.plugins.module_utils._options import ConnectionOptions
 
 HOST = 'api.example.test:8443'
@@ -56,15 +59,35 @@ EXPIRE = 1307975676
 # -- fakes ----------------------------------------------------------------------------------------
 
 
+class Headers(dict):
+    """Response headers, looked up regardless of case like http.client's."""
+
+    def get(self, name, default=None):
+        for key, value in self.items():
+            if key.lower() == name.lower():
+                return value
+        return default
+
+
+class FakeResponse:
+    """What the transport's post() returns, preloaded: status_code, headers, content, close()."""
+
+    def __init__(self, status, headers, content):
+        self.status_code = status
+        self.headers = headers
+        self.content = content
+        self.closed = False
+
+    def close(self):
+        self.closed = True
+
+
 def response(body=b'', status=200, headers=None):
-    """A real requests.Response with the given status, body and headers."""
-    resp = requests.Response()
-    resp.status_code = status
-    resp._content = body.encode('utf-8') if not isinstance(body, bytes) else body
-    resp.headers['Content-Type'] = 'text/html; charset=UTF-8'  # what PHP servers send, JSON or not
-    resp.headers.update(headers or {})
-    resp.url = API_URL + '/token.php'
-    return resp
+    """An answer with the given status, body and headers."""
+    content = body.encode('utf-8') if not isinstance(body, bytes) else body
+    all_headers = Headers({'Content-Type': 'text/html; charset=UTF-8'})  # what PHP servers send, JSON or not
+    all_headers.update(headers or {})
+    return FakeResponse(status, all_headers, content)
 
 
 def reply(**fields):
@@ -72,30 +95,26 @@ def reply(**fields):
 
 
 def refused():
-    """What requests raises when nothing listens on the port (the request never left)."""
-    return NeverSent(requests.exceptions.ConnectionError(urllib3.exceptions.MaxRetryError(
-        None, '/token.php', urllib3.exceptions.NewConnectionError(
-            None, 'Failed to establish a new connection: [Errno 111] Connection refused'))))
+    """What the transport raises when nothing listens on the port (the request never left)."""
+    return NeverSent(ConnectionRefusedError(111, 'Connection refused'))
 
 
 def reset():
-    """What requests raises when the server drops the connection after reading the request."""
-    return requests.exceptions.ConnectionError(urllib3.exceptions.ProtocolError(
-        'Connection aborted.', ConnectionResetError(104, 'Connection reset by peer')))
+    """What the transport raises when the server drops the connection after reading the request."""
+    return ConnectionResetError(104, 'Connection reset by peer')
 
 
 def read_timeout():
-    return requests.exceptions.ReadTimeout('HTTPSConnectionPool(host=%r, port=8443): Read timed out. (read timeout=30)' % HOST)
+    return socket.timeout('timed out')
 
 
 def connect_timeout():
-    return NeverSent(requests.exceptions.ConnectTimeout('HTTPSConnectionPool(host=%r, port=8443): connect timed out' % HOST))
+    return NeverSent(socket.timeout('timed out'))
 
 
 def tls_failure():
-    return NeverSent(requests.exceptions.SSLError(urllib3.exceptions.MaxRetryError(
-        None, '/token.php', urllib3.exceptions.SSLError(
-            '[SSL: CERTIFICATE_VERIFY_FAILED] certificate verify failed: unable to get local issuer certificate'))))
+    return NeverSent(ssl.SSLCertVerificationError(
+        1, '[SSL: CERTIFICATE_VERIFY_FAILED] certificate verify failed: unable to get local issuer certificate (_ssl.c:1006)'))
 
 
 class NeverSent:
@@ -108,7 +127,7 @@ class NeverSent:
 class FakeSession:
     """Records every post() and answers from a script: a Response is returned, an exception raised.
 
-    Like urllib3, it reads the request body before answering or failing, except for a
+    Like http.client, it reads the request body before answering or failing, except for a
     :class:`NeverSent` entry, which fails with the body unread.  When the script runs out, the
     last entry repeats.
     """
@@ -172,7 +191,7 @@ def test_get_posts_credentials_in_the_body_to_the_bare_url():
     assert call['data'] == {'action': 'get', 'format': 'json', 'username': USERNAME, 'password': PASSWORD}
     assert call['allow_redirects'] is False
     assert call['timeout'] == 30
-    assert call['verify'] is True
+    assert isinstance(call['verify'], ssl.SSLContext) and call['verify'].verify_mode == ssl.CERT_REQUIRED
 
 
 def test_get_with_address():
@@ -205,60 +224,63 @@ def test_token_url_follows_the_base_url(api_url, token_url):
     assert session.calls[0]['url'] == token_url
 
 
-@pytest.mark.parametrize('settings, verify', [
-    (dict(), True),
-    (dict(ca_path=os.path.join(os.path.dirname(os.path.abspath(__file__)), 'fixtures', 'localhost-cert.pem')),
-     os.path.join(os.path.dirname(os.path.abspath(__file__)), 'fixtures', 'localhost-cert.pem')),
-    (dict(validate_certs=False, ca_path='/etc/ssl/private-ca.pem'), False),
+CA_FILE = os.path.join(os.path.dirname(os.path.abspath(__file__)), 'fixtures', 'localhost-cert.pem')
+
+
+@pytest.mark.parametrize('settings, verify_mode, check_hostname, own_ca', [
+    (dict(), ssl.CERT_REQUIRED, True, False),
+    (dict(ca_path=CA_FILE), ssl.CERT_REQUIRED, True, True),
+    (dict(validate_certs=False, ca_path='/etc/ssl/private-ca.pem'), ssl.CERT_NONE, False, False),
 ])
-def test_tls_settings_and_timeout_reach_requests(settings, verify):
+def test_tls_settings_and_timeout_reach_the_transport(settings, verify_mode, check_hostname, own_ca):
     client, session, _sleeps = make_client(reply(success=True, expire=EXPIRE), timeout=7, **settings)
     client.validate(TOKEN)
-    assert session.calls[0]['verify'] == verify
+    client.validate(TOKEN)
+    context = session.calls[0]['verify']
+    assert isinstance(context, ssl.SSLContext)
+    assert session.calls[1]['verify'] is context  # built once per client
+    assert context.verify_mode == verify_mode
+    assert context.check_hostname is check_hostname
+    if own_ca:  # only the bundle given, not the system store as well
+        assert len(context.get_ca_certs()) == 1
     assert session.calls[0]['timeout'] == 7
 
 
-class RecordingAdapter(requests.adapters.BaseAdapter):
-    """A requests transport that records the prepared request instead of sending it."""
-
-    def __init__(self, body):
-        super(RecordingAdapter, self).__init__()
-        self.body = body
-        self.sent = []
-
-    def send(self, request, **kwargs):
-        self.sent.append((request, kwargs))
-        resp = response(self.body)
-        resp.request = request
-        return resp
-
-    def close(self):
-        pass
+def test_plain_http_needs_no_tls_context():
+    client, session, _sleeps = make_client(reply(success=True, expire=EXPIRE), api_url='http://127.0.0.1:8080')
+    client.validate(TOKEN)
+    assert session.calls[0]['verify'] is False
+    assert client._tls is None
 
 
-def test_real_requests_session_encodes_a_form_body_and_a_bare_url():
-    options = ConnectionOptions(api_url=API_URL, username=USERNAME, password=PASSWORD)
-    client = ContactNowClient(options)
-    adapter = RecordingAdapter(json.dumps(dict(success=True, token=TOKEN, expire=EXPIRE)))
-    client.session().mount('https://', adapter)
-    assert client.get_token(USERNAME, PASSWORD) == Token(TOKEN, EXPIRE)
-    ((request, kwargs),) = adapter.sent
-    assert request.method == 'POST'
-    assert request.url == API_URL + '/token.php'
+def test_real_transport_encodes_a_form_body_and_a_bare_url():
+    with LocalServer(answer_json) as server:
+        address = server.url.split('://', 1)[1]
+        client = real_client(server.url)
+        assert client.get_token(USERNAME, PASSWORD) == Token(TOKEN, EXPIRE)
+    (request,) = server.requests
+    head, body = request.split(b'\r\n\r\n', 1)
+    lines = head.decode('ascii').split('\r\n')
+    assert lines[0] == 'POST /token.php HTTP/1.1'
     for secret in (USERNAME, PASSWORD, quote_plus(PASSWORD)):
-        assert secret not in request.url
-    assert request.headers['Content-Type'] == 'application/x-www-form-urlencoded'
-    assert request.headers['User-Agent'] == USER_AGENT
-    assert request.headers['Content-Length'] == str(len(request.body))
-    body = parse_qs(request.body.read().decode('utf-8'))
-    assert body == {'action': ['get'], 'format': ['json'], 'username': [USERNAME], 'password': [PASSWORD]}
-    assert kwargs['verify'] not in (False, None)  # requests may swap True for REQUESTS_CA_BUNDLE
+        assert secret not in lines[0]
+    headers = dict((name.lower(), value.strip()) for name, _sep, value in (line.partition(':') for line in lines[1:]))
+    assert headers['content-type'] == 'application/x-www-form-urlencoded'
+    assert headers['user-agent'] == USER_AGENT
+    assert headers['content-length'] == str(len(body))
+    assert headers['host'] == address
+    assert headers['accept-encoding'] == 'identity'
+    assert headers['connection'] == 'close'
+    assert 'transfer-encoding' not in headers
+    assert parse_qs(body.decode('utf-8')) == {'action': ['get'], 'format': ['json'], 'username': [USERNAME],
+                                              'password': [PASSWORD]}
 
 
 def test_no_session_is_created_until_a_request_is_made():
     client = ContactNowClient(ConnectionOptions(api_url=API_URL))
     assert client._session is None
-    assert isinstance(client.session(), requests.Session)
+    assert isinstance(client.session(), Transport)
+    assert client._tls is None
 
 
 # -- replies --------------------------------------------------------------------------------------
@@ -408,7 +430,7 @@ def test_html_page_echoing_the_password_in_its_title_is_scrubbed():
 
 
 def test_transport_error_echoing_the_token_is_scrubbed():
-    error = requests.exceptions.ConnectionError('proxy said: cannot forward token=%s password=%s' % (TOKEN, PASSWORD))
+    error = OSError('proxy said: cannot forward token=%s password=%s' % (TOKEN, PASSWORD))
     client, _session, _sleeps = make_client(error, retries=0)
     with pytest.raises(TransportError) as info:
         client.validate(TOKEN)
@@ -628,7 +650,47 @@ def test_newpass_tls_failure_is_known_not_to_have_acted():
     assert len(session.calls) == 1
 
 
-# -- the shapes of real requests failures ----------------------------------------------------------
+# -- the standard library's failures, in words --------------------------------------------------------
+
+
+@pytest.mark.parametrize('error, never_sent, text', [
+    (ConnectionRefusedError(111, 'Connection refused'), True, 'could not connect (Connection refused)'),
+    (socket.gaierror(-2, 'Name or service not known'), True,
+     'could not connect (the host name could not be resolved (Name or service not known))'),
+    (socket.timeout('timed out'), True, 'could not connect within 30 seconds (timeout)'),
+    (TimeoutError('timed out'), True, 'could not connect within 30 seconds (timeout)'),
+    (OSError(101, 'Network is unreachable'), True, 'could not connect ([Errno 101] Network is unreachable)'),
+    (OSError('Tunnel connection failed: 407 Proxy Authentication Required'), True,
+     'could not connect (Tunnel connection failed: 407 Proxy Authentication Required)'),
+    (http.client.InvalidURL("nonnumeric port: 'x'"), True, "the request could not be sent (nonnumeric port: 'x'); check api_url"),
+    (ValueError('Port out of range 0-65535'), True, 'the request could not be sent (Port out of range 0-65535); check api_url'),
+    (ssl.SSLError(1, '[SSL: WRONG_VERSION_NUMBER] wrong version number (_ssl.c:1006)'), True, 'the TLS handshake failed'),
+    (http.client.RemoteDisconnected('Remote end closed connection without response'), False,
+     'the connection broke after the request was sent (the server closed the connection without answering)'),
+    (http.client.IncompleteRead(b'{"su', 20), False,
+     'the connection broke after the request was sent (the connection closed before the whole answer arrived)'),
+    (http.client.BadStatusLine('SSH-2.0'), False, 'the connection broke after the request was sent (the answer is not HTTP)'),
+    (http.client.LineTooLong('header line'), False,
+     'the connection broke after the request was sent (the answer has an overlong header line)'),
+    (ConnectionResetError(104, 'Connection reset by peer'), False,
+     'the connection broke after the request was sent (the connection was reset)'),
+    (BrokenPipeError(32, 'Broken pipe'), False,
+     'the connection broke after the request was sent (the connection was closed while the request was being sent)'),
+    (socket.timeout('timed out'), False, 'no complete answer within 30 seconds (timeout)'),
+    (ssl.SSLError(1, '[SSL: DECRYPTION_FAILED_OR_BAD_RECORD_MAC] bad record mac'), False,
+     'the connection broke after the request was sent ([SSL: DECRYPTION_FAILED_OR_BAD_RECORD_MAC] bad record mac)'),
+])
+def test_stdlib_failures_become_one_plain_sentence(error, never_sent, text):
+    client, _session, _sleeps = make_client(NeverSent(error) if never_sent else error, retries=0)
+    with pytest.raises(TransportError) as info:
+        client.validate(TOKEN)
+    message = str(info.value)
+    assert message.startswith('ContactNow validate request to %s failed: %s' % (HOST, text))
+    assert info.value.maybe_acted is not never_sent
+    assert '\n' not in message and 'Traceback' not in message
+
+
+# -- the shapes of real transport failures --------------------------------------------------------
 
 
 def _closed_port():
@@ -882,7 +944,7 @@ def test_unexpected_exception_before_the_body_was_read_was_never_sent():
 
 
 def test_tls_error_after_the_body_was_read_may_have_acted():
-    error = requests.exceptions.SSLError(ssl.SSLError(1, '[SSL: DECRYPTION_FAILED_OR_BAD_RECORD_MAC] bad record mac'))
+    error = ssl.SSLError(1, '[SSL: DECRYPTION_FAILED_OR_BAD_RECORD_MAC] bad record mac')
     client, session, _sleeps = make_client(error, retries=3)
     with pytest.raises(TransportError) as info:
         client.change_password(TOKEN, NEW_PASSWORD)
@@ -1071,8 +1133,9 @@ def test_real_query_goes_in_the_url_and_never_a_secret():
 
 @pytest.mark.parametrize('error', [
     RuntimeError('bug'), AttributeError('x'), UnicodeDecodeError('utf-8', b'\xff', 0, 1, 'bad'), MemoryError(),
-    requests.exceptions.ChunkedEncodingError('broken'), requests.exceptions.ContentDecodingError('bad gzip'),
-    urllib3.exceptions.ProtocolError('Connection aborted.', ConnectionResetError(104, 'reset')),
+    http.client.IncompleteRead(b'{"succ', 40), http.client.BadStatusLine('SSH-2.0-OpenSSH'),
+    http.client.LineTooLong('header line'), http.client.RemoteDisconnected('Remote end closed connection without response'),
+    ConnectionResetError(104, 'reset'), BrokenPipeError(32, 'Broken pipe'), http.client.HTTPException('odd'),
 ])
 @pytest.mark.parametrize('method, args', [('validate', (TOKEN,)), ('change_password', (TOKEN, NEW_PASSWORD))])
 def test_any_exception_inside_a_request_becomes_one_of_ours(error, method, args):
@@ -1138,3 +1201,217 @@ def test_real_deadline_holds_through_a_proxy(monkeypatch):
     assert request.startswith(b'POST http://api.example.test/token.php HTTP/1.1\r\n')
     assert proxy.cut_off is True
     assert proxy.sent < proxy.head_end  # stopped by the deadline while the headers were still trickling
+
+
+# -- proxies from the environment ------------------------------------------------------------------
+
+PROXY_VARIABLES = ('HTTPS_PROXY', 'https_proxy', 'HTTP_PROXY', 'http_proxy', 'ALL_PROXY', 'all_proxy', 'NO_PROXY', 'no_proxy')
+PROXY_PASSWORD = 'pr0xy:p@ss/word'
+
+
+@pytest.fixture
+def proxy_env(monkeypatch):
+    """A clean proxy environment; returns a function that sets variables."""
+    for name in PROXY_VARIABLES:
+        monkeypatch.delenv(name, raising=False)
+
+    def setenv(**variables):
+        for name, value in variables.items():
+            monkeypatch.setenv(name, value)
+    return setenv
+
+
+class ConnectProxy:
+    """An HTTP CONNECT proxy on 127.0.0.1 for ``connections`` clients, one after the other.
+
+    It records the CONNECT request's head; then answers ``status`` and, for 200 with an
+    ``upstream`` port, relays the tunnel to 127.0.0.1:upstream (whatever host was asked for) until
+    either side closes.  Every socket has a timeout; the thread is joined on exit.
+    """
+
+    def __init__(self, status=200, upstream=None, connections=1):
+        self.status = status
+        self.connections = connections
+        self.upstream = upstream
+        self.heads = []
+        self.listener = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
+        self.listener.bind(('127.0.0.1', 0))
+        self.listener.listen(4)
+        self.listener.settimeout(10)
+        self.thread = threading.Thread(target=self._serve)
+        self.thread.daemon = True
+
+    @property
+    def port(self):
+        return self.listener.getsockname()[1]
+
+    def __enter__(self):
+        self.thread.start()
+        return self
+
+    def __exit__(self, *exc_info):
+        self.listener.close()
+        self.thread.join(10)
+
+    def header(self, name):
+        for line in self.heads[0].split(b'\r\n')[1:]:
+            key, _sep, value = line.partition(b':')
+            if key.strip().lower() == name.lower().encode('ascii'):
+                return value.strip().decode('ascii')
+        return None
+
+    def _serve(self):
+        for _connection in range(self.connections):
+            try:
+                conn, _address = self.listener.accept()
+            except OSError:
+                return
+            self._handle(conn)
+
+    def _handle(self, conn):
+        conn.settimeout(10)
+        try:
+            head = b''
+            while b'\r\n\r\n' not in head:
+                chunk = conn.recv(4096)
+                if not chunk:
+                    return
+                head += chunk
+            self.heads.append(head.split(b'\r\n\r\n', 1)[0])
+            if self.status != 200:
+                conn.sendall(b'HTTP/1.1 %d Nope\r\nContent-Length: 0\r\n\r\n' % self.status)
+                return
+            conn.sendall(b'HTTP/1.1 200 Connection established\r\n\r\n')
+            if self.upstream is not None:
+                self._relay(conn)
+        except OSError:
+            pass
+        finally:
+            conn.close()
+
+    def _relay(self, conn):
+        upstream = socket.create_connection(('127.0.0.1', self.upstream), timeout=10)
+        try:
+            deadline = time.monotonic() + 10
+            while time.monotonic() < deadline:
+                readable, _w, _x = select.select([conn, upstream], [], [], 0.5)
+                for sock in readable:
+                    data = sock.recv(65536)
+                    if not data:
+                        return
+                    (upstream if sock is conn else conn).sendall(data)
+        finally:
+            upstream.close()
+
+
+def test_real_https_goes_through_a_connect_tunnel_with_proxy_credentials(proxy_env):
+    with LocalServer(answer_json, tls=True) as server:
+        with ConnectProxy(upstream=int(server.url.rsplit(':', 1)[1])) as proxy:
+            proxy_env(HTTPS_PROXY='http://%s:%s@127.0.0.1:%d' % ('proxyuser', quote(PROXY_PASSWORD, safe=''), proxy.port))
+            # The fixture certificate is for 127.0.0.1, not api.example.test: this test is about the tunnel.
+            client = real_client('https://api.example.test:8443', validate_certs=False)
+            assert client.get_token(USERNAME, PASSWORD) == Token(TOKEN, EXPIRE)
+    assert proxy.heads[0].split(b'\r\n')[0] == b'CONNECT api.example.test:8443 HTTP/1.1'
+    expected = base64.b64encode(('proxyuser:%s' % PROXY_PASSWORD).encode('utf-8')).decode('ascii')
+    assert proxy.header('Proxy-Authorization') == 'Basic %s' % expected
+    (request,) = server.requests
+    assert request.startswith(b'POST /token.php HTTP/1.1\r\n')
+    assert b'\r\nHost: api.example.test:8443\r\n' in request
+    assert b'Proxy-Authorization' not in request  # for the proxy only, never inside the tunnel
+
+
+def test_real_tunnel_checks_the_api_host_name_not_the_proxys(proxy_env):
+    with LocalServer(answer_json, tls=True) as server:
+        with ConnectProxy(upstream=int(server.url.rsplit(':', 1)[1])) as proxy:
+            proxy_env(https_proxy='127.0.0.1:%d' % proxy.port)  # no scheme: http:// as requests assumed
+            with pytest.raises(TransportError) as info:
+                real_client('https://api.example.test', ca_path=CERT).validate(TOKEN)
+    assert proxy.header('Proxy-Authorization') is None
+    assert 'TLS verification failed' in str(info.value)
+    assert info.value.maybe_acted is False
+    assert server.requests == []
+
+
+def test_real_proxy_refusing_the_tunnel_is_never_sent_and_hides_its_password(proxy_env):
+    with ConnectProxy(status=407, connections=2) as proxy:
+        proxy_env(ALL_PROXY='http://proxyuser:%s@127.0.0.1:%d' % (quote(PROXY_PASSWORD, safe=''), proxy.port))
+        with pytest.raises(TransportError) as info:
+            real_client('https://api.example.test', retries=1).change_password(TOKEN, NEW_PASSWORD)
+    assert info.value.maybe_acted is False
+    assert info.value.attempts == 2  # never sent: even newpass may be tried again
+    assert 'could not connect (Tunnel connection failed: 407' in str(info.value)
+    assert_no_secret(info.value, PROXY_PASSWORD, NEW_PASSWORD, TOKEN, PASSWORD)
+
+
+def test_real_proxy_that_drops_the_tunnel_is_never_sent(proxy_env):
+    with ConnectProxy() as proxy:  # answers 200, then closes before any TLS
+        proxy_env(HTTPS_PROXY='http://127.0.0.1:%d' % proxy.port)
+        with pytest.raises(TransportError) as info:
+            real_client('https://api.example.test').change_password(TOKEN, NEW_PASSWORD)
+    assert proxy.heads[0].startswith(b'CONNECT api.example.test:443 HTTP/1.1\r\n')
+    assert info.value.maybe_acted is False
+
+
+def test_real_plain_http_proxy_gets_the_absolute_url_and_credentials(proxy_env):
+    with LocalServer(answer_json) as proxy:
+        proxy_env(HTTP_PROXY='http://proxyuser:%s@%s' % (quote(PROXY_PASSWORD, safe=''), proxy.url.split('://', 1)[1]))
+        client = real_client('http://api.example.test', allow_insecure_http=True)
+        assert client.get_token(USERNAME, PASSWORD) == Token(TOKEN, EXPIRE)
+    (request,) = proxy.requests
+    assert request.startswith(b'POST http://api.example.test/token.php HTTP/1.1\r\n')
+    expected = base64.b64encode(('proxyuser:%s' % PROXY_PASSWORD).encode('utf-8'))
+    assert b'\r\nProxy-Authorization: Basic %s\r\n' % expected in request
+
+
+@pytest.mark.parametrize('url, no_proxy', [
+    ('https://127.0.0.1:8443', ''),
+    ('https://127.8.9.10', ''),
+    ('https://[::1]:8443', ''),
+    ('https://localhost', ''),
+    ('https://api.example.test', 'api.example.test'),
+    ('https://api.example.test', '.example.test'),
+    ('https://api.example.test:8443', 'other.test, example.test'),
+    ('https://api.example.test', '*'),
+    ('https://10.1.2.3', '10.0.0.0/8'),
+])
+def test_no_proxy_and_loopback_hosts_bypass_the_proxy(proxy_env, url, no_proxy):
+    proxy_env(HTTPS_PROXY='http://proxy.invalid:3128', NO_PROXY=no_proxy)
+    parts = ConnectionOptions(api_url=url)
+    assert Transport('ua')._proxy_for('https', parts._hostname, parts._port) is None
+
+
+@pytest.mark.parametrize('url, variables, expected', [
+    ('https://api.example.test', dict(HTTPS_PROXY='http://proxy.test:3128'), ('proxy.test', 3128)),
+    ('https://api.example.test', dict(https_proxy='proxy.test'), ('proxy.test', 80)),
+    ('https://api.example.test', dict(ALL_PROXY='http://proxy.test:8080'), ('proxy.test', 8080)),
+    ('https://api.example.test', dict(HTTPS_PROXY='http://proxy.test:3128', NO_PROXY='other.test,10.0.0.0/8'),
+     ('proxy.test', 3128)),
+    ('https://api.example.test', dict(HTTP_PROXY='http://proxy.test:3128'), None),  # HTTP_PROXY is for http:// only
+    ('http://api.example.test', dict(HTTP_PROXY='http://proxy.test:3128'), ('proxy.test', 3128)),
+    ('http://api.example.test', dict(HTTPS_PROXY='http://proxy.test:3128'), None),
+])
+def test_proxy_is_taken_from_the_environment(proxy_env, url, variables, expected):
+    proxy_env(**variables)
+    parts = ConnectionOptions(api_url=url, allow_insecure_http=True)
+    scheme = url.split('://', 1)[0]
+    proxy = Transport('ua')._proxy_for(scheme, parts._hostname, parts._port)
+    assert (proxy and proxy[:2]) == expected
+
+
+def test_unsupported_proxy_scheme_is_a_clear_refusal(proxy_env):
+    proxy_env(HTTPS_PROXY='socks5://proxyuser:%s@127.0.0.1:1080' % quote(PROXY_PASSWORD, safe=''))
+    client, _session, _sleeps = make_client(reply(success=True, expire=EXPIRE))
+    client._session = Transport(USER_AGENT)
+    with pytest.raises(TransportError) as info:
+        client.change_password(TOKEN, NEW_PASSWORD)
+    assert 'socks5:// proxies are not supported' in str(info.value)
+    assert info.value.maybe_acted is False
+    assert_no_secret(info.value, PROXY_PASSWORD)
+
+
+def test_no_proxy_variable_means_no_urllib_request_import(proxy_env, monkeypatch):
+    import sys
+
+    monkeypatch.delitem(sys.modules, 'urllib.request', raising=False)
+    assert Transport('ua')._proxy_for('https', 'api.example.test', None) is None
+    assert 'urllib.request' not in sys.modules
