@@ -121,7 +121,7 @@ from ansible.plugins.lookup import LookupBase
 from ansible.utils.display import Display
 
 from ansible_collections.eightbyeight.contactnow.plugins.module_utils._api import ApiCall
-from ansible_collections.eightbyeight.contactnow.plugins.module_utils._errors import ContactNowError, MissingLibraryError
+from ansible_collections.eightbyeight.contactnow.plugins.module_utils._errors import ContactNowError
 from ansible_collections.eightbyeight.contactnow.plugins.module_utils._options import ConnectionOptions, OptionError
 from ansible_collections.eightbyeight.contactnow.plugins.module_utils._token import TokenManager
 
@@ -142,9 +142,6 @@ class LookupModule(LookupBase):
             call = ApiCall(options, manager=self._token_manager(options, self.get_option('address')))
             outcome = call.run(self.get_option('script'), self.get_option('method'), 'read', self.get_option('params'),
                                min_ttl=self.get_option('min_ttl'))
-        except MissingLibraryError as exc:
-            raise AnsibleLookupError('the eightbyeight.contactnow.contactnow_api lookup needs the Python library %s on the '
-                                     'controller (pip install %s)' % (exc.library, exc.library)) from None
         except (ContactNowError, OptionError) as exc:
             # Already one line, token and password scrubbed; "from None" keeps -vvv to that line.
             raise AnsibleLookupError(str(exc)) from None

@@ -22,7 +22,6 @@ from __future__ import absolute_import, division, print_function
 __metaclass__ = type
 
 import collections
-import html
 import json
 import os
 import random
@@ -129,6 +128,8 @@ def _scrub(text, secrets):
     Covers the URL-encoded forms (either case of hex digits), HTML-escaped echoes (entities are
     resolved first) and any letter case.
     """
+    import html  # only messages are scrubbed: a successful exchange never imports it
+
     text = str(text)
     if '&' in text:
         text = html.unescape(text)
@@ -314,7 +315,6 @@ class ContactNowClient:
     def _reply(self, action, status, headers, content, secrets, idempotent):
         """Decode an HTTP answer.  Only HTTP 200 carries an API reply (the API signals errors in the body)."""
         host = self.options.host
-        where = _scrub(self.options.api_url, secrets)
         if status == 429 or status >= 500:
             error = TransportError('the server answered HTTP %d (%s); it is busy or failing, try again later'
                                    % (status, 'too many requests' if status == 429 else 'a server error'),
@@ -322,14 +322,17 @@ class ContactNowClient:
             if idempotent:
                 raise _Transient(error, retry_after=_retry_after(headers))
             raise error
+        where = None if status == 200 else _scrub(self.options.api_url, secrets)
         if status != 200:
             raise TransportError('the server answered HTTP %d, not 200: %s' % (status, _status_hint(status, where)),
                                  action=action, host=host)
         try:
             reply = decode_reply(content)
         except UndecodableReply as exc:
+            where = _scrub(self.options.api_url, secrets)
             message = '%s; check that api_url (%s) points at the ContactNow API' % (_one_line(_scrub(exc, secrets)), where)
         except Exception as exc:  # RecursionError, MemoryError from a hostile document, a decoder bug
+            where = _scrub(self.options.api_url, secrets)
             message = 'the answer could not be decoded (%s); check that api_url (%s) points at the ContactNow API' \
                       % (type(exc).__name__, where)
         else:

@@ -68,11 +68,3 @@ class TransportError(ContactNowError):
 class ReplyError(ContactNowError):
     """An HTTP answer came back but it is not a token.php reply (HTML, garbage, cut short)."""
 
-
-class MissingLibraryError(ContactNowError):
-    """A Python library the client needs is not installed where the plugin runs."""
-
-    def __init__(self, library, exception):
-        super(MissingLibraryError, self).__init__('the Python library %s is required: %s' % (library, exception))
-        self.library = library
-        self.exception = exception

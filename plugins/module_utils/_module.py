@@ -12,9 +12,9 @@ from __future__ import absolute_import, division, print_function
 
 __metaclass__ = type
 
-from ansible.module_utils.basic import AnsibleModule, missing_required_lib
+from ansible.module_utils.basic import AnsibleModule
 
-from ansible_collections.eightbyeight.contactnow.plugins.module_utils._errors import ContactNowError, MissingLibraryError
+from ansible_collections.eightbyeight.contactnow.plugins.module_utils._errors import ContactNowError
 from ansible_collections.eightbyeight.contactnow.plugins.module_utils._options import (
     ConnectionOptions,
     OptionError,
@@ -81,8 +81,6 @@ class ContactNowModule(AnsibleModule):
         """
         try:
             result = body()
-        except MissingLibraryError as exc:
-            self.fail_json(msg=missing_required_lib(exc.library), exception=None)
         except (ContactNowError, OptionError) as exc:
             # Fields a caller must act on (contactnow_password's live_password) travel as data, not as message text.
             self.fail_json(msg=str(exc), **getattr(exc, 'result', {}))
