@@ -27,7 +27,7 @@ their median is reported. API calls are counted from the sandbox's request log.
     python tools/benchmark.py [--jobs fanout,validate,rotation] [--rounds 3] [--hosts 200]
                               [--forks 20] [--accounts 50] [--json .tmp/bench/results.json]
 
-Run it with the Python of the environment that has ansible-core, requests and xmltodict (the
+Run it with the Python of the environment that has ansible-core and xmltodict (the
 ansible-playbook next to that Python is used unless --ansible-playbook says otherwise).
 """
 
