@@ -30,7 +30,6 @@ from ansible_collections.eightbyeight.contactnow.plugins.module_utils._api impor
     normalise_reply,
     records_of,
 )
-from ansible_collections.eightbyeight.contactnow.plugins.module_utils._cache import TokenCache
 from ansible_collections.eightbyeight.contactnow.plugins.module_utils._client import (
     ContactNowClient,
     MAX_API_REPLY_BYTES,
@@ -218,11 +217,6 @@ def clock():
 @pytest.fixture
 def server(clock):
     return FakeServer(clock)
-
-
-@pytest.fixture
-def cache(tmp_path):
-    return TokenCache(str(tmp_path / 'cache'))
 
 
 def api_call(server, cache, clock, **overrides):

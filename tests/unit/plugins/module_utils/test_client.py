@@ -779,19 +779,12 @@ def read_request(conn):
     return head + b'\r\n\r\n' + body
 
 
-class LocalServer:
-    """A server on 127.0.0.1 that runs ``handler(server, conn)`` for up to ``connections`` clients.
+class _Listener:
+    """A listening socket on 127.0.0.1 served by a thread, for ``with``: every accept and socket
+    operation has a timeout, and the thread is joined on exit, so nothing hangs."""
 
-    With ``tls``, connections are wrapped with the fixture certificate first; a failed handshake
-    is recorded in ``errors``.  Every socket operation has a timeout, so nothing hangs.
-    """
-
-    def __init__(self, handler, tls=False, connections=1):
-        self.handler = handler
-        self.tls = tls
+    def __init__(self, connections=1):
         self.connections = connections
-        self.requests = []
-        self.errors = []
         self.listener = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
         self.listener.bind(('127.0.0.1', 0))
         self.listener.listen(8)
@@ -800,8 +793,8 @@ class LocalServer:
         self.thread.daemon = True
 
     @property
-    def url(self):
-        return '%s://127.0.0.1:%d' % ('https' if self.tls else 'http', self.listener.getsockname()[1])
+    def port(self):
+        return self.listener.getsockname()[1]
 
     def __enter__(self):
         self.thread.start()
@@ -810,6 +803,28 @@ class LocalServer:
     def __exit__(self, *exc_info):
         self.listener.close()
         self.thread.join(10)
+
+    def _serve(self):
+        raise NotImplementedError
+
+
+class LocalServer(_Listener):
+    """A server that runs ``handler(server, conn)`` for up to ``connections`` clients.
+
+    With ``tls``, connections are wrapped with the fixture certificate first; a failed handshake
+    is recorded in ``errors``.
+    """
+
+    def __init__(self, handler, tls=False, connections=1):
+        super(LocalServer, self).__init__(connections)
+        self.handler = handler
+        self.tls = tls
+        self.requests = []
+        self.errors = []
+
+    @property
+    def url(self):
+        return '%s://127.0.0.1:%d' % ('https' if self.tls else 'http', self.port)
 
     def _serve(self):
         context = None
@@ -1221,37 +1236,19 @@ def proxy_env(monkeypatch):
     return setenv
 
 
-class ConnectProxy:
+class ConnectProxy(_Listener):
     """An HTTP CONNECT proxy on 127.0.0.1 for ``connections`` clients, one after the other.
 
     It records the CONNECT request's head; then answers ``status`` and, for 200 with an
     ``upstream`` port, relays the tunnel to 127.0.0.1:upstream (whatever host was asked for) until
-    either side closes.  Every socket has a timeout; the thread is joined on exit.
+    either side closes.
     """
 
     def __init__(self, status=200, upstream=None, connections=1):
+        super(ConnectProxy, self).__init__(connections)
         self.status = status
-        self.connections = connections
         self.upstream = upstream
         self.heads = []
-        self.listener = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
-        self.listener.bind(('127.0.0.1', 0))
-        self.listener.listen(4)
-        self.listener.settimeout(10)
-        self.thread = threading.Thread(target=self._serve)
-        self.thread.daemon = True
-
-    @property
-    def port(self):
-        return self.listener.getsockname()[1]
-
-    def __enter__(self):
-        self.thread.start()
-        return self
-
-    def __exit__(self, *exc_info):
-        self.listener.close()
-        self.thread.join(10)
 
     def header(self, name):
         for line in self.heads[0].split(b'\r\n')[1:]:
