@@ -74,6 +74,16 @@ def docs_build(session: nox.Session) -> None:
 EE_GUIDE = Path('docs/docsite/rst/awx-guide.rst')
 
 
+def _runtime_requirements() -> list[str]:
+    """The package names in requirements.txt, which the collection declares to ansible-builder."""
+    names = []
+    for line in Path('requirements.txt').read_text(encoding='utf-8').splitlines():
+        name = re.split(r'[\s#<>=!~;\[]', line.strip(), maxsplit=1)[0]
+        if name:
+            names.append(name)
+    return names
+
+
 def _ee_definition_from_guide() -> str:
     """The YAML code block of the AWX guide that starts with `# execution-environment.yml`."""
     text = EE_GUIDE.read_text(encoding='utf-8')
@@ -103,7 +113,7 @@ def ee_create(session: nox.Session) -> None:
                 '--write-bindep', str(bindep_file), str(prepared.current_place))
     pip_lines = pip_file.read_text(encoding='utf-8') if pip_file.exists() else ''
     bindep_lines = bindep_file.read_text(encoding='utf-8') if bindep_file.exists() else ''
-    for requirement in ('requests', 'xmltodict'):
+    for requirement in _runtime_requirements():
         if not re.search(r'^%s\b.*# from collection %s' % (requirement, re.escape(COLLECTION)), pip_lines, re.MULTILINE):
             session.error('ansible-builder does not see the Python requirement %s of %s; it saw:\n%s'
                           % (requirement, COLLECTION, pip_lines))

@@ -67,4 +67,3 @@ class TransportError(ContactNowError):
 
 class ReplyError(ContactNowError):
     """An HTTP answer came back but it is not a token.php reply (HTML, garbage, cut short)."""
-
