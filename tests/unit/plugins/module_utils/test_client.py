@@ -1308,8 +1308,8 @@ def test_real_https_goes_through_a_connect_tunnel_with_proxy_credentials(proxy_e
             # The fixture certificate is for 127.0.0.1, not api.example.test: this test is about the tunnel.
             client = real_client('https://api.example.test:8443', validate_certs=False)
             assert client.get_token(USERNAME, PASSWORD) == Token(TOKEN, EXPIRE)
-    assert proxy.heads[0].split(b'\r\n')[0] in (b'CONNECT api.example.test:8443 HTTP/1.1',
-                                                  b'CONNECT api.example.test:8443 HTTP/1.0')  # Python < 3.12
+    connect_line = proxy.heads[0].split(b'\r\n')[0]
+    assert connect_line in (b'CONNECT api.example.test:8443 HTTP/1.1', b'CONNECT api.example.test:8443 HTTP/1.0')  # 1.0: Python < 3.12
     expected = base64.b64encode(('proxyuser:%s' % PROXY_PASSWORD).encode('utf-8')).decode('ascii')
     assert proxy.header('Proxy-Authorization') == 'Basic %s' % expected
     (request,) = server.requests
@@ -1346,8 +1346,8 @@ def test_real_proxy_that_drops_the_tunnel_is_never_sent(proxy_env):
         proxy_env(HTTPS_PROXY='http://127.0.0.1:%d' % proxy.port)
         with pytest.raises(TransportError) as info:
             real_client('https://api.example.test').change_password(TOKEN, NEW_PASSWORD)
-    assert proxy.heads[0].split(b'\r\n')[0] in (b'CONNECT api.example.test:443 HTTP/1.1',
-                                                  b'CONNECT api.example.test:443 HTTP/1.0')  # Python < 3.12
+    connect_line = proxy.heads[0].split(b'\r\n')[0]
+    assert connect_line in (b'CONNECT api.example.test:443 HTTP/1.1', b'CONNECT api.example.test:443 HTTP/1.0')  # 1.0: Python < 3.12
     assert info.value.maybe_acted is False
 
 
