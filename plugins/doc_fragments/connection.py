@@ -110,7 +110,7 @@ requirements:
   - xmltodict (only for O(format=xml) or servers that answer in XML)
 '''
 
-    # Where the lookup reads the same options from, besides its keyword arguments.
+    # Where the lookups read the same options from, besides their keyword arguments.
     PLUGINS = r'''
 options:
   api_url:
@@ -190,4 +190,40 @@ options:
         key: allow_insecure_http
     vars:
       - name: contactnow_allow_insecure_http
+'''
+
+    # The token options both lookups take, with the same sources as the connection options.
+    LOOKUP_TOKEN = r'''
+options:
+  min_ttl:
+    description:
+      - Seconds of validity the token must have left (the token returned, or the one a read is sent
+        with). A cached token with less is renewed; the lookup sends C(get), and if the API hands back
+        the same nearly expired token, C(delete)s it and sends C(get) again.
+      - Judged from the API's C(expire) against the controller's clock. Zero or more.
+      - A value no new token can meet (more than the lifetime seen for the account, or more than
+        7 days) fails without deleting the account's current token.
+    type: int
+    default: 300
+    env:
+      - name: CONTACTNOW_MIN_TTL
+    ini:
+      - section: contactnow
+        key: min_ttl
+    vars:
+      - name: contactnow_min_ttl
+  address:
+    description:
+      - IP address to authorise instead of the controller's, for example a client machine when the
+        controller makes tokens on its behalf. Such a token cannot be validated from the controller,
+        so it is not revalidated until it is renewed by O(min_ttl).
+      - The cache keeps one entry per address, shared by both lookups and the modules.
+    type: str
+    env:
+      - name: CONTACTNOW_ADDRESS
+    ini:
+      - section: contactnow
+        key: address
+    vars:
+      - name: contactnow_address
 '''

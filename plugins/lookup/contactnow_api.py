@@ -33,6 +33,7 @@ author:
 extends_documentation_fragment:
   - eightbyeight.contactnow.connection
   - eightbyeight.contactnow.connection.PLUGINS
+  - eightbyeight.contactnow.connection.LOOKUP_TOKEN
 options:
   _terms:
     description:
@@ -53,29 +54,6 @@ options:
       - Filters and arguments of the read, as for the module's O(eightbyeight.contactnow.contactnow_api#module:params).
     type: dict
     default: {}
-  min_ttl:
-    description:
-      - Seconds of validity the token must have left before the read is sent; a token with less is renewed.
-    type: int
-    default: 300
-    env:
-      - name: CONTACTNOW_MIN_TTL
-    ini:
-      - section: contactnow
-        key: min_ttl
-    vars:
-      - name: contactnow_min_ttl
-  address:
-    description:
-      - The IP address the token is authorised for; the same cached token as the token lookup's with this O(address).
-    type: str
-    env:
-      - name: CONTACTNOW_ADDRESS
-    ini:
-      - section: contactnow
-        key: address
-    vars:
-      - name: contactnow_address
 notes:
   - The result is a list of records. Use C(query()) (or C(lookup(..., wantlist=true))) to always get a list;
     C(lookup()) hands back a single record as a dictionary.

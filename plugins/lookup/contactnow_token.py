@@ -33,42 +33,12 @@ author:
 extends_documentation_fragment:
   - eightbyeight.contactnow.connection
   - eightbyeight.contactnow.connection.PLUGINS
+  - eightbyeight.contactnow.connection.LOOKUP_TOKEN
 options:
   _terms:
     description:
       - This lookup takes no terms; pass every option as a keyword argument (or set it elsewhere, see above).
     required: false
-  min_ttl:
-    description:
-      - Seconds of validity the returned token must have left. A cached token with less is renewed;
-        the lookup sends C(get), and if the API hands back the same nearly expired token, C(delete)s
-        it and sends C(get) again.
-      - Judged from the API's C(expire) against the controller's clock. Zero or more.
-      - A value no new token can meet (more than the lifetime seen for the account, or more than
-        7 days) fails without deleting the account's current token.
-    type: int
-    default: 300
-    env:
-      - name: CONTACTNOW_MIN_TTL
-    ini:
-      - section: contactnow
-        key: min_ttl
-    vars:
-      - name: contactnow_min_ttl
-  address:
-    description:
-      - IP address to authorise instead of the controller's, for example a client machine when the
-        controller makes tokens on its behalf. Such a token cannot be validated from the controller,
-        so it is not revalidated until it is renewed by O(min_ttl).
-      - The cache keeps one entry per address.
-    type: str
-    env:
-      - name: CONTACTNOW_ADDRESS
-    ini:
-      - section: contactnow
-        key: address
-    vars:
-      - name: contactnow_address
   details:
     description:
       - V(false) returns the token string. V(true) returns a dictionary with RV(_raw[].token),
