@@ -30,7 +30,7 @@ attributes:
   check_mode:
     support: full
     details:
-      - Only the read-only C(validate) action is sent; no C(get) or C(delete).
+      - At most the read-only C(validate) action is sent; no C(get) or C(delete).
       - When a new token would be needed, RV(token) is not returned.
   diff_mode:
     support: none
@@ -58,6 +58,8 @@ options:
   min_ttl:
     description:
       - Seconds of validity the token must have left; a token with less is renewed. Zero or more.
+      - When the cached C(expire) already shows that the cached token has less, no C(validate) is sent
+        before the C(get) that renews it (and in check mode nothing is sent).
       - Judged from the API's C(expire) against the clock of the machine running the module.
       - A value no new token can meet (more than the lifetime seen for the account, or more than
         7 days) fails without deleting the account's current token, which other hosts may be using.
