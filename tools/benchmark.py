@@ -14,10 +14,15 @@ and a floor that does no API work at all -- with the playbooks in tools/bench/:
   rotation  rotate the password of many accounts: get, newpass, verify (contactnow_password /
             three uri tasks per account / one ping per account)
 
-The fan-out job has a fourth variant, ``probe``: a lookup that carries the contactnow_token lookup's
-documentation (options and doc fragments) and returns a constant. It is built in the benchmark's
-work directory from the lookup's own source, and measures what Ansible spends loading such a lookup
-in every forked worker -- the part of the fan-out cost no implementation of the lookup can avoid.
+Two jobs have a fourth variant that measures what no implementation can avoid, built in the
+benchmark's work directory (collection benchprobe.docs):
+
+  fanout    ``probe``: a lookup that carries the contactnow_token lookup's documentation (options and
+            doc fragments) and returns a constant -- what Ansible spends loading such a lookup in every
+            forked worker.
+  validate  ``bare``: the least module that sends validate -- AnsibleModule with api_url and token,
+            one http.client POST, the JSON answer's success field -- with no retries, timeouts
+            per attempt, error classification or secret scrubbing.
 
 The sandbox server (tests/sandbox/contactnow_sandbox.py) runs on 127.0.0.1. Each round runs every
 variant of a job once, in an order that rotates from round to round, so that a machine getting
@@ -60,6 +65,9 @@ USERNAME = 'bench-user'
 PASSWORD = 'Bench-Pass-4711'
 VARIANTS = ('collection', 'uri', 'floor')
 PROBE = 'probe'
+BARE = 'bare'
+# The variants that bound what any implementation costs; each is also reported over the floor.
+BOUND_VARIANTS = (PROBE, BARE)
 PROBE_COLLECTION = ('benchprobe', 'docs')
 
 # job -> what it does, and the targets: (variant compared with, highest ratio allowed)
@@ -72,6 +80,7 @@ JOBS = {
     'validate': {
         'title': '30 validate tasks',
         'targets': (('uri', 0.95), ('floor', 1.1)),
+        'extra_variants': (BARE,),
     },
     'rotation': {
         'title': 'rotate {accounts} accounts (get, newpass, verify)',
@@ -128,7 +137,7 @@ def collections_path(workdir):
 
 
 def make_probe_collection(root):
-    """benchprobe.docs under ``root``: one lookup with contactnow_token's documentation, returning a constant."""
+    """benchprobe.docs under ``root``: the fan-out probe lookup and the bare validate module (see the module docstring)."""
     source_path = os.path.join(REPO, 'plugins', 'lookup', 'contactnow_token.py')
     with open(source_path) as handle:
         tree = ast.parse(handle.read(), source_path)
@@ -144,7 +153,36 @@ def make_probe_collection(root):
                      '    def run(self, terms, variables=None, **kwargs):\n'
                      '        self.set_options(var_options=variables, direct=kwargs)\n'
                      '        return [\'0123456789abcdef0123456789abcdef01234567\']\n')
+    modules = os.path.join(root, 'ansible_collections', PROBE_COLLECTION[0], PROBE_COLLECTION[1], 'plugins', 'modules')
+    os.makedirs(modules)
+    with open(os.path.join(modules, 'validate.py'), 'w') as handle:
+        handle.write(BARE_VALIDATE_MODULE)
     return root
+
+
+# The bare validate module: what every module that sends validate must at least do.
+BARE_VALIDATE_MODULE = '''\
+import http.client
+import json
+from urllib.parse import urlencode, urlsplit
+
+from ansible.module_utils.basic import AnsibleModule
+
+
+def main():
+    module = AnsibleModule(argument_spec=dict(api_url=dict(type='str', required=True),
+                                              token=dict(type='str', required=True, no_log=True)),
+                           supports_check_mode=True)
+    url = urlsplit(module.params['api_url'])
+    connection = http.client.HTTPConnection(url.hostname, url.port, timeout=30)
+    body = urlencode(dict(action='validate', format='json', token=module.params['token']))
+    connection.request('POST', url.path.rstrip('/') + '/token.php', body, {'Content-Type': 'application/x-www-form-urlencoded'})
+    reply = json.loads(connection.getresponse().read())
+    module.exit_json(changed=False, valid=bool(reply.get('success')), expire=reply.get('expire'))
+
+
+main()
+'''
 
 
 def job_variants(job):
@@ -329,10 +367,11 @@ def summarise(job, times, cpu, calls):
     for other in job_variants(job)[1:]:
         result['ratios'][other] = _paired_ratios(times['collection'], times[other])
         result['cpu_ratios'][other] = _paired_ratios(cpu['collection'], cpu[other])
-    if PROBE in times:
-        # What the floor would be for any lookup documented like ours: the probe over the floor.
-        result['probe_over_floor'] = _paired_ratios(times[PROBE], times['floor'])
-        result['probe_over_floor_cpu'] = _paired_ratios(cpu[PROBE], cpu['floor'])
+    for bound in BOUND_VARIANTS:
+        if bound in times:
+            # Where any implementation starts from: the bound variant over the floor.
+            result['bound_over_floor'] = _paired_ratios(times[bound], times['floor'])
+            result['bound_over_floor_cpu'] = _paired_ratios(cpu[bound], cpu['floor'])
     for other, limit in JOBS[job]['targets']:
         ratio = result['ratios'][other]['median']
         cpu_ratio = result['cpu_ratios'][other]['median']
@@ -381,16 +420,16 @@ def print_table(args, results, meta):
                 cpu_ratio = '%.2fx' % result['cpu_ratios'][variant]['median']
                 if variant in limits:
                     target = '<= %.2fx: %s' % (limits[variant], _verdicts(result, variant, limits[variant]))
-                if variant == PROBE:
-                    target = _probe_note(result)
+                if variant in BOUND_VARIANTS:
+                    target = _bound_note(result, variant)
             print(row % (result['title'] if variant == 'collection' else '', variant, seconds,
                          '%.1f' % result['cpu_median'][variant], typical_calls(result['calls'][variant]),
                          ratio, cpu_ratio, target))
 
 
-def _probe_note(result):
-    """The probe row's note: the probe itself over the floor."""
-    return 'probe/floor %.2fx (cpu %.2fx)' % (result['probe_over_floor']['median'], result['probe_over_floor_cpu']['median'])
+def _bound_note(result, variant):
+    """The probe or bare row's note: that variant itself over the floor."""
+    return '%s/floor %.2fx (cpu %.2fx)' % (variant, result['bound_over_floor']['median'], result['bound_over_floor_cpu']['median'])
 
 
 def _verdicts(result, variant, limit):
@@ -412,8 +451,8 @@ def rst_table(results):
                 ratio = '%.2fx (%.2fx)' % (figures['median'], result['cpu_ratios'][variant]['median'])
                 if variant in limits:
                     target = '<= %.2fx: %s' % (limits[variant], _verdicts(result, variant, limits[variant]))
-                if variant == PROBE:
-                    target = _probe_note(result)
+                if variant in BOUND_VARIANTS:
+                    target = _bound_note(result, variant)
             cells = [result['title'] if variant == 'collection' else '', variant,
                      '%.1f (%.1f-%.1f)' % (result['median'][variant], result['min'][variant], result['max'][variant]),
                      '%.1f' % result['cpu_median'][variant], typical_calls(result['calls'][variant]), ratio, target]
