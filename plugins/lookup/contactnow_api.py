@@ -19,7 +19,8 @@ description:
     lookup. Evaluated for many hosts in one run, the lookup sends B(one) C(get) per account; the first
     worker fetches the token under the cache lock, the others use it. Each evaluation sends its own read.
   - A cached token is used without asking C(token.php) first. When the API answers C(Expired token),
-    C(Invalid token) or C(Unknown token), the lookup gets a new token and resends the read once.
+    C(Invalid token) or C(Unknown token) (or C(expire) V(-1) with no error text), the lookup gets a new
+    token and resends the read once.
     Reads are retried on transient faults (see O(retries)).
   - Replies in JSON and XML give identical records.
   - The lookup runs on the B(controller), so the token is the controller's.

@@ -354,7 +354,8 @@ class ContactNowClient:
         lowered = server_text.lower()
         if 'authentication' in lowered:
             return AuthenticationError('the API refused the username or password ("%s")' % server_text, **kwargs)
-        if 'expired' in lowered:
+        # The other APIs may signal an expired token by "expire": -1 alone, without an error text.
+        if 'expired' in lowered or (not reply.get('error') and reply.get('expire', 0) < 0):
             return ExpiredTokenError('the token has expired ("%s")' % server_text, **kwargs)
         if 'invalid token' in lowered or 'unknown token' in lowered:
             return InvalidTokenError('the token is not valid for this account and address ("%s")' % server_text, **kwargs)

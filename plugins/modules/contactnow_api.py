@@ -19,8 +19,8 @@ description:
   - The token is obtained exactly as M(eightbyeight.contactnow.contactnow_token) obtains it, from the
     same local cache (see O(cache)), renewed when it has less than O(min_ttl) seconds left. A cached
     token is used without asking C(token.php) first; the call itself is the check.
-  - When the API answers C(Expired token), C(Invalid token) or C(Unknown token), the module gets a
-    new token and resends the request B(once). That is safe for writes too, because the API refused
+  - When the API answers C(Expired token), C(Invalid token) or C(Unknown token) (or C(expire) V(-1) with no error
+    text), the module gets a new token and resends the request B(once). That is safe for writes too, because the API refused
     the first request.
   - Reads (O(action=read)) are retried on transient faults (see O(retries)). Writes are never resent
     once they may have reached the server. When a write's reply is lost the task fails saying that

@@ -44,7 +44,7 @@ ACTIONS = ("get", "validate", "delete", "newpass")
 # Arguments that are credentials: they belong in a POST body, never in a URL.
 CREDENTIAL_ARGS = ("username", "password", "token", "address")
 FAULT_KINDS = ("http_500", "http_503", "http_429", "reset_before", "reset_after", "truncated", "html", "garbage", "delay",
-               "tls_break_after", "oversized", "trickle", "http_302", "http_404")
+               "tls_break_after", "oversized", "trickle", "http_302", "http_404", "expired_bare")
 # Faults after which the action has been carried out on the server side.
 FAULTS_AFTER_ACTION = ("reset_after", "truncated", "delay", "tls_break_after", "trickle")
 # Faults whose seconds default to 1 (delay has no default: it must be asked for).
@@ -554,6 +554,10 @@ class SandboxHandler(BaseHTTPRequestHandler):
             self._send(status, ERROR_PAGES[status].encode(), "text/html")
         elif kind == "html":
             self._send(200, HTML_ERROR_PAGE.encode(), "text/html; charset=UTF-8")
+        elif kind == "expired_bare":
+            # The vendor's notes: the other APIs may report an expired token by "expire": -1 alone.
+            self._send(200, render({"success": False, "expire": -1}, fmt if fmt in ("json", "xml") else "json"),
+                       REPLY_CONTENT_TYPE)
         else:  # garbage
             self._send(200, garbage_body(), REPLY_CONTENT_TYPE)
 

@@ -504,6 +504,22 @@ def test_success_looking_error_status(client, server, kind, status, fmt):
     assert entry["outcome"] == "fault:" + kind and entry["action_outcome"] is None
 
 
+@pytest.mark.parametrize("fmt, body", [("json", {"success": False, "expire": -1}),
+                                       ("xml", b"<success>0</success><expire>-1</expire>")])
+def test_expired_bare_answers_expire_minus_one_without_error_text(client, server, fmt, body):
+    got = token_for(client)
+    client.control("fault", {"kind": "expired_bare", "action": "validate"})
+    status, _headers, payload = client.raw("/token.php", {"action": "validate", "format": fmt}, {"token": got["token"]})
+    assert status == 200
+    if fmt == "json":
+        assert json.loads(payload) == body
+    else:
+        assert body in payload and b"<error>" not in payload
+    assert client.action("validate", token=got["token"])["success"] is True  # the token is untouched
+    outcomes = [entry["outcome"] for entry in client.get_control("log")["requests"]]
+    assert outcomes[-2:] == ["fault:expired_bare", "ok"]
+
+
 def test_success_looking_404_on_newpass_changes_nothing(client, server):
     got = token_for(client)
     client.control("fault", {"kind": "http_404", "action": "newpass"})

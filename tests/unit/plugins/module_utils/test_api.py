@@ -94,6 +94,7 @@ class FakeServer:
         self.next_id = 10
         self.requests = []
         self.faults = {}
+        self.expired_reply = dict(success=False, error='Expired token', expire=-1)
 
     def fault(self, action, exception, after=False):
         self.faults.setdefault(action, []).append((exception, after))
@@ -162,7 +163,7 @@ class FakeServer:
         if token not in self.tokens:
             return dict(success=False, error='Unknown token')
         if self.tokens[token] <= self.clock():
-            return dict(success=False, error='Expired token', expire=-1)
+            return dict(self.expired_reply)
         rows = self.rows.setdefault((script, args['method']), [])
         if args['action'] == 'read':
             filters = dict((k, v) for k, v in args.items() if k not in ('token', 'method', 'action', 'format'))
@@ -258,7 +259,12 @@ def test_json_and_xml_replies_give_identical_results(server, cache, clock):
     assert len(as_json['records']) == 2
 
 
-def test_an_expired_token_is_renewed_and_the_read_resent_once(server, cache, clock):
+@pytest.mark.parametrize('expired_reply', [
+    dict(success=False, error='Expired token', expire=-1),
+    dict(success=False, expire=-1),  # the other APIs may say it with expire -1 alone
+], ids=['error-text', 'expire-only'])
+def test_an_expired_token_is_renewed_and_the_read_resent_once(server, cache, clock, expired_reply):
+    server.expired_reply = expired_reply
     api_call(server, cache, clock).run('database', 'campaigns')
     old = list(server.tokens)[0]
     server.expire_all()

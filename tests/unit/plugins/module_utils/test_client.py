@@ -336,6 +336,25 @@ def test_server_error_texts_map_to_error_types(server_text, error_type, body_for
     assert len(session.calls) == 1  # API errors are answers, never retried
 
 
+@pytest.mark.parametrize('body', [
+    '{"success": false, "expire": -1}',
+    '{"success": false, "error": "", "expire": -1}',
+    '<result><success>0</success><expire>-1</expire></result>',
+])
+def test_expire_minus_one_without_error_text_is_an_expired_token(body):
+    client, session, _sleeps = make_client(response(body))
+    with pytest.raises(ExpiredTokenError, match='no error text given'):
+        client.validate(TOKEN)
+    assert len(session.calls) == 1
+
+
+def test_no_error_text_without_expire_stays_an_api_error():
+    client, _session, _sleeps = make_client(response('{"success": false}'))
+    with pytest.raises(ContactNowError) as info:
+        client.validate(TOKEN)
+    assert info.type is ApiError
+
+
 def test_expired_is_a_kind_of_invalid():
     assert issubclass(ExpiredTokenError, InvalidTokenError)
     assert not issubclass(AuthenticationError, InvalidTokenError)
