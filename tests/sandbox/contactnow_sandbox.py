@@ -536,12 +536,13 @@ class SandboxHandler(BaseHTTPRequestHandler):
 
     def _send_fault(self, kind, action, fmt):
         """Faults that answer (or hang up) without carrying out the action."""
+        reply_fmt = fmt if fmt in ("json", "xml") else "json"
         if kind in ("http_302", "http_404"):
             # Not an API reply, whatever the body says: the body is a plausible success (with a
             # token that does not work) so that only a client that checks the status rejects it.
             status = int(kind[-3:])
             headers = {"Location": "/moved/token.php"} if status == 302 else {}
-            body = render(self.server.state.fake_success(action), fmt if fmt in ("json", "xml") else "json")
+            body = render(self.server.state.fake_success(action), reply_fmt)
             self._send(status, body, REPLY_CONTENT_TYPE, headers)
         elif kind == "oversized":
             self._send(200, oversized_page(), "text/html; charset=UTF-8")
@@ -556,8 +557,7 @@ class SandboxHandler(BaseHTTPRequestHandler):
             self._send(200, HTML_ERROR_PAGE.encode(), "text/html; charset=UTF-8")
         elif kind == "expired_bare":
             # The vendor's notes: the other APIs may report an expired token by "expire": -1 alone.
-            self._send(200, render({"success": False, "expire": -1}, fmt if fmt in ("json", "xml") else "json"),
-                       REPLY_CONTENT_TYPE)
+            self._send(200, render({"success": False, "expire": -1}, reply_fmt), REPLY_CONTENT_TYPE)
         else:  # garbage
             self._send(200, garbage_body(), REPLY_CONTENT_TYPE)
 
