@@ -5,11 +5,11 @@
 
 """ContactNowClient: request encoding, error mapping, secret scrubbing and the retry policy.
 
-HTTP is replaced by a fake session whose ``post()`` records each call and plays back a script of
-small in-memory responses or the standard-library exceptions the real transport (``_http``, on
-``http.client``) sees; ``sleep`` is injected, so no test waits.  The tests named ``test_real_*`` use
-the real transport against local servers on 127.0.0.1 (and a local proxy) to pin the shapes the
-fakes imitate.
+HTTP is replaced by a fake session whose ``post()`` (``requests.Session.post``'s shape) records
+each call and plays back a script of small in-memory responses or the exceptions ``requests`` raises;
+``sleep`` is injected, so no test waits.  The tests named ``test_real_*`` use ``requests`` against
+local servers on 127.0.0.1 and ::1 (a CONNECT proxy, a private CA, trickling, silent and
+unreachable servers, a resolver stub) to pin the shapes the fakes imitate.
 """
 
 from __future__ import absolute_import, division, print_function
@@ -28,6 +28,7 @@ import threading
 import time
 
 import pytest
+import requests
 
 from urllib.parse import parse_qs, quote, quote_plus
 
@@ -44,7 +45,6 @@ from ansible_collections.eightbyeight.contactnow.plugins.module_utils._client im
     Token,
     TransportError,
 )
-from ansible_collections.eightbyeight.contactnow.plugins.module_utils._http import Transport
 from ansible_collections.eightbyeight.contactnow.plugins.module_utils._options import ConnectionOptions
 
 HOST = 'api.example.test:8443'
@@ -95,26 +95,26 @@ def reply(**fields):
 
 
 def refused():
-    """What the transport raises when nothing listens on the port (the request never left)."""
-    return NeverSent(ConnectionRefusedError(111, 'Connection refused'))
+    """What requests raises when nothing listens on the port (the request never left)."""
+    return NeverSent(requests.exceptions.ConnectionError(ConnectionRefusedError(111, 'Connection refused')))
 
 
 def reset():
-    """What the transport raises when the server drops the connection after reading the request."""
-    return ConnectionResetError(104, 'Connection reset by peer')
+    """What requests raises when the server drops the connection after reading the request."""
+    return requests.exceptions.ConnectionError(ConnectionResetError(104, 'Connection reset by peer'))
 
 
 def read_timeout():
-    return socket.timeout('timed out')
+    return requests.exceptions.ReadTimeout(socket.timeout('timed out'))
 
 
 def connect_timeout():
-    return NeverSent(socket.timeout('timed out'))
+    return NeverSent(requests.exceptions.ConnectTimeout(socket.timeout('timed out')))
 
 
 def tls_failure():
-    return NeverSent(ssl.SSLCertVerificationError(
-        1, '[SSL: CERTIFICATE_VERIFY_FAILED] certificate verify failed: unable to get local issuer certificate (_ssl.c:1006)'))
+    return NeverSent(requests.exceptions.SSLError(ssl.SSLCertVerificationError(
+        1, '[SSL: CERTIFICATE_VERIFY_FAILED] certificate verify failed: unable to get local issuer certificate (_ssl.c:1006)')))
 
 
 class NeverSent:
@@ -190,8 +190,9 @@ def test_get_posts_credentials_in_the_body_to_the_bare_url():
     assert '?' not in call['url']
     assert call['data'] == {'action': 'get', 'format': 'json', 'username': USERNAME, 'password': PASSWORD}
     assert call['allow_redirects'] is False
+    assert call['stream'] is True
     assert call['timeout'] == 30
-    assert isinstance(call['verify'], ssl.SSLContext) and call['verify'].verify_mode == ssl.CERT_REQUIRED
+    assert call['verify'] is True
 
 
 def test_get_with_address():
@@ -227,30 +228,16 @@ def test_token_url_follows_the_base_url(api_url, token_url):
 CA_FILE = os.path.join(os.path.dirname(os.path.abspath(__file__)), 'fixtures', 'localhost-cert.pem')
 
 
-@pytest.mark.parametrize('settings, verify_mode, check_hostname, own_ca', [
-    (dict(), ssl.CERT_REQUIRED, True, False),
-    (dict(ca_path=CA_FILE), ssl.CERT_REQUIRED, True, True),
-    (dict(validate_certs=False, ca_path='/etc/ssl/private-ca.pem'), ssl.CERT_NONE, False, False),
+@pytest.mark.parametrize('settings, verify', [
+    (dict(), True),
+    (dict(ca_path=CA_FILE), CA_FILE),
+    (dict(validate_certs=False, ca_path='/etc/ssl/private-ca.pem'), False),
 ])
-def test_tls_settings_and_timeout_reach_the_transport(settings, verify_mode, check_hostname, own_ca):
+def test_tls_settings_and_timeout_reach_requests(settings, verify):
     client, session, _sleeps = make_client(reply(success=True, expire=EXPIRE), timeout=7, **settings)
     client.validate(TOKEN)
-    client.validate(TOKEN)
-    context = session.calls[0]['verify']
-    assert isinstance(context, ssl.SSLContext)
-    assert session.calls[1]['verify'] is context  # built once per client
-    assert context.verify_mode == verify_mode
-    assert context.check_hostname is check_hostname
-    if own_ca:  # only the bundle given, not the system store as well
-        assert len(context.get_ca_certs()) == 1
+    assert session.calls[0]['verify'] == verify
     assert session.calls[0]['timeout'] == 7
-
-
-def test_plain_http_needs_no_tls_context():
-    client, session, _sleeps = make_client(reply(success=True, expire=EXPIRE), api_url='http://127.0.0.1:8080')
-    client.validate(TOKEN)
-    assert session.calls[0]['verify'] is False
-    assert client._tls is None
 
 
 def test_real_transport_encodes_a_form_body_and_a_bare_url():
@@ -279,8 +266,9 @@ def test_real_transport_encodes_a_form_body_and_a_bare_url():
 def test_no_session_is_created_until_a_request_is_made():
     client = ContactNowClient(ConnectionOptions(api_url=API_URL))
     assert client._session is None
-    assert isinstance(client.session(), Transport)
-    assert client._tls is None
+    session = client.session()
+    assert isinstance(session, requests.Session)
+    assert session.headers['User-Agent'] == USER_AGENT
 
 
 # -- replies --------------------------------------------------------------------------------------
@@ -318,7 +306,12 @@ def test_validate_success_without_expire_is_a_reply_error():
     ('Invalid token', InvalidTokenError),
     ('Unknown token', InvalidTokenError),
     ('Expired token', ExpiredTokenError),
-    ('Token expired', ExpiredTokenError),
+    ('EXPIRED TOKEN', ExpiredTokenError),
+    # Only the vendor's exact texts are token errors: anything else is the API's answer to the request.
+    ('Token expired', ApiError),
+    ('Dataset 12 is EXPIRED', ApiError),
+    ('Cannot write: dataset state expired', ApiError),
+    ('Invalid token type for this field', ApiError),
     ('Bad argument: xyz', ApiError),
     ('Rate limit exceeded', ApiError),
 ])
@@ -459,7 +452,7 @@ def test_transport_error_echoing_the_token_is_scrubbed():
 def test_connection_password_is_scrubbed_from_token_actions_too():
     # validate does not send the password, but a confused server might still know and echo it.
     client, _session, _sleeps = make_client(reply(success=False, error='Invalid token for password %s' % PASSWORD))
-    with pytest.raises(InvalidTokenError) as info:
+    with pytest.raises(ContactNowError) as info:
         client.validate(TOKEN)
     assert_no_secret(info.value, PASSWORD, TOKEN)
 
@@ -779,24 +772,23 @@ class _Listener:
     """A listening socket on 127.0.0.1 served by a thread, for ``with``: every accept and socket
     operation has a timeout, and the thread is joined on exit, so nothing hangs."""
 
-    def __init__(self, connections=1):
+    def __init__(self, connections=1, host='127.0.0.1'):
         self.connections = connections
-        self.listener = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
-        self.listener.bind(('127.0.0.1', 0))
+        self.host = host
+        self.listener = socket.socket(socket.AF_INET6 if ':' in host else socket.AF_INET, socket.SOCK_STREAM)
+        self.listener.bind((host, 0))
+        self.port = self.listener.getsockname()[1]
         self.listener.listen(8)
         self.listener.settimeout(10)
         self.thread = threading.Thread(target=self._serve)
         self.thread.daemon = True
-
-    @property
-    def port(self):
-        return self.listener.getsockname()[1]
 
     def __enter__(self):
         self.thread.start()
         return self
 
     def __exit__(self, *exc_info):
+        getattr(self, 'stop', threading.Event()).set()
         self.listener.close()
         self.thread.join(10)
 
@@ -811,16 +803,18 @@ class LocalServer(_Listener):
     is recorded in ``errors``.
     """
 
-    def __init__(self, handler, tls=False, connections=1):
-        super(LocalServer, self).__init__(connections)
+    def __init__(self, handler, tls=False, connections=1, host='127.0.0.1'):
+        super(LocalServer, self).__init__(connections, host)
         self.handler = handler
         self.tls = tls
         self.requests = []
         self.errors = []
+        self.stop = threading.Event()
 
     @property
     def url(self):
-        return '%s://127.0.0.1:%d' % ('https' if self.tls else 'http', self.port)
+        host = '[%s]' % self.host if ':' in self.host else self.host
+        return '%s://%s:%d' % ('https' if self.tls else 'http', host, self.port)
 
     def _serve(self):
         context = None
@@ -985,6 +979,16 @@ def test_call_takes_another_url_a_query_and_a_raw_body(query, raw_body, content_
 # -- bounded answers, one deadline per attempt, only HTTP 200 --------------------------------------
 
 
+def wait_for(predicate, seconds):
+    """Whether ``predicate()`` became true within ``seconds`` (polled)."""
+    deadline = time.monotonic() + seconds
+    while time.monotonic() < deadline:
+        if predicate():
+            return True
+        time.sleep(0.05)
+    return bool(predicate())
+
+
 def send_head(conn, status=200, length=None, extra=b''):
     head = b'HTTP/1.1 %d X\r\nContent-Type: text/html\r\nConnection: close\r\n' % status
     if length is not None:
@@ -1003,7 +1007,8 @@ def answer(status=200, body=None, extra=b''):
 
 
 def trickle(head_first):
-    """Answer one byte every 0.2 s (the headers too, unless ``head_first``), for at most 10 s."""
+    """Answer one byte every 0.2 s (the headers too, unless ``head_first``), until the test sets
+    ``server.stop`` or for at most 10 s."""
     def handler(server, conn):
         server.take_request(conn)
         body = json.dumps(dict(success=True, token=TOKEN, expire=EXPIRE)).encode('utf-8')
@@ -1017,6 +1022,8 @@ def trickle(head_first):
         server.head_end = data.index(b'\r\n\r\n') if not head_first else 0
         for index in range(len(data)):
             server.sent = index
+            if server.stop.is_set():
+                return  # the test is over: hang up
             try:
                 conn.sendall(data[index:index + 1])
             except OSError:
@@ -1031,14 +1038,20 @@ def test_real_trickling_answer_fails_at_the_deadline_with_a_clean_message(head_f
     # Each byte comes well within the 1 s socket timeout: only the per-attempt deadline can stop this.
     with LocalServer(trickle(head_first)) as server:
         client = real_client(server.url, timeout=1)
+        started = time.monotonic()
         with pytest.raises(TransportError) as info:
             client.validate(TOKEN)
+        elapsed = time.monotonic() - started
+        sent = server.sent
+        # An answer already streaming is cut at once: the client hangs up.
+        hung_up = wait_for(lambda: getattr(server, 'cut_off', False), 3) if head_first else None
     assert str(info.value).endswith('failed: no complete answer within 1 seconds (timeout)')
     assert 'IncompleteRead' not in str(info.value)
-    assert server.cut_off is True
+    assert elapsed < 1.8
     # Stopped by the deadline long before the answer was complete, and while the headers trickled.
-    assert server.sent < (server.head_end or server.total // 2)
+    assert sent < (server.head_end or server.total // 2)
     assert info.value.maybe_acted is True
+    assert hung_up in (True, None)
 
 
 def test_real_trickling_newpass_is_not_resent():
@@ -1192,26 +1205,25 @@ def test_html_title_echoing_an_escaped_password_is_scrubbed():
 
 
 def test_real_trickling_tls_answer_fails_at_the_deadline():
-    # TLS wraps (and detaches) the socket the watchdog registered; the deadline must still hold.
     with LocalServer(trickle(True), tls=True) as server:
         with pytest.raises(TransportError, match=r'no complete answer within 1 seconds \(timeout\)$'):
             real_client(server.url, timeout=1, ca_path=CERT).validate(TOKEN)
-    assert server.cut_off is True
+        assert wait_for(lambda: getattr(server, 'cut_off', False), 3)
 
 
 def test_real_deadline_holds_through_a_proxy(monkeypatch):
     # The LocalServer plays an HTTP proxy (it gets the absolute URL) that trickles the answer.
-    with LocalServer(trickle(False)) as proxy:  # the headers trickle: only the watchdog can stop that
+    with LocalServer(trickle(False)) as proxy:  # the headers trickle: no socket timeout can stop that
+        for name in ('NO_PROXY', 'no_proxy', 'http_proxy'):
+            monkeypatch.delenv(name, raising=False)
         monkeypatch.setenv('HTTP_PROXY', proxy.url)
-        monkeypatch.delenv('NO_PROXY', raising=False)
-        monkeypatch.delenv('no_proxy', raising=False)
         client = real_client('http://api.example.test', timeout=1, allow_insecure_http=True)
         with pytest.raises(TransportError, match=r'no complete answer within 1 seconds \(timeout\)$'):
             client.validate(TOKEN)
+        sent = proxy.sent
     (request,) = proxy.requests
     assert request.startswith(b'POST http://api.example.test/token.php HTTP/1.1\r\n')
-    assert proxy.cut_off is True
-    assert proxy.sent < proxy.head_end  # stopped by the deadline while the headers were still trickling
+    assert sent < proxy.head_end  # given up on by the deadline while the headers were still trickling
 
 
 # -- proxies from the environment ------------------------------------------------------------------
@@ -1355,55 +1367,252 @@ def test_real_plain_http_proxy_gets_the_absolute_url_and_credentials(proxy_env):
     assert b'\r\nProxy-Authorization: Basic %s\r\n' % expected in request
 
 
-@pytest.mark.parametrize('url, no_proxy', [
-    ('https://127.0.0.1:8443', ''),
-    ('https://127.8.9.10', ''),
-    ('https://[::1]:8443', ''),
-    ('https://localhost', ''),
-    ('https://api.example.test', 'api.example.test'),
-    ('https://api.example.test', '.example.test'),
-    ('https://api.example.test:8443', 'other.test, example.test'),
-    ('https://api.example.test', '*'),
-    ('https://10.1.2.3', '10.0.0.0/8'),
-])
-def test_no_proxy_and_loopback_hosts_bypass_the_proxy(proxy_env, url, no_proxy):
-    proxy_env(HTTPS_PROXY='http://proxy.invalid:3128', NO_PROXY=no_proxy)
-    parts = ConnectionOptions(api_url=url)
-    assert Transport('ua')._proxy_for('https', parts._hostname, parts._port) is None
-
-
-@pytest.mark.parametrize('url, variables, expected', [
-    ('https://api.example.test', dict(HTTPS_PROXY='http://proxy.test:3128'), ('proxy.test', 3128)),
-    ('https://api.example.test', dict(https_proxy='proxy.test'), ('proxy.test', 80)),
-    ('https://api.example.test', dict(ALL_PROXY='http://proxy.test:8080'), ('proxy.test', 8080)),
-    ('https://api.example.test', dict(HTTPS_PROXY='http://proxy.test:3128', NO_PROXY='other.test,10.0.0.0/8'),
-     ('proxy.test', 3128)),
-    ('https://api.example.test', dict(HTTP_PROXY='http://proxy.test:3128'), None),  # HTTP_PROXY is for http:// only
-    ('http://api.example.test', dict(HTTP_PROXY='http://proxy.test:3128'), ('proxy.test', 3128)),
-    ('http://api.example.test', dict(HTTPS_PROXY='http://proxy.test:3128'), None),
-])
-def test_proxy_is_taken_from_the_environment(proxy_env, url, variables, expected):
-    proxy_env(**variables)
-    parts = ConnectionOptions(api_url=url, allow_insecure_http=True)
-    scheme = url.split('://', 1)[0]
-    proxy = Transport('ua')._proxy_for(scheme, parts._hostname, parts._port)
-    assert (proxy and proxy[:2]) == expected
-
-
-def test_unsupported_proxy_scheme_is_a_clear_refusal(proxy_env):
-    proxy_env(HTTPS_PROXY='socks5://proxyuser:%s@127.0.0.1:1080' % quote(PROXY_PASSWORD, safe=''))
-    client, _session, _sleeps = make_client(reply(success=True, expire=EXPIRE))
-    client._session = Transport(USER_AGENT)
+def test_real_proxy_error_echoing_its_url_hides_the_password(proxy_env):
+    proxy_url = 'http://proxyuser:%s@proxy.test:3128' % quote(PROXY_PASSWORD, safe='')
+    proxy_env(HTTPS_PROXY=proxy_url)
+    error = requests.exceptions.ProxyError('Cannot connect to proxy %s: refused (%s)' % (proxy_url, PROXY_PASSWORD))
+    client, _session, _sleeps = make_client(NeverSent(error), retries=0)
     with pytest.raises(TransportError) as info:
-        client.change_password(TOKEN, NEW_PASSWORD)
-    assert 'socks5:// proxies are not supported' in str(info.value)
+        client.validate(TOKEN)
     assert info.value.maybe_acted is False
     assert_no_secret(info.value, PROXY_PASSWORD)
 
 
-def test_no_proxy_variable_means_no_urllib_request_import(proxy_env, monkeypatch):
+@pytest.mark.parametrize('no_proxy', ['127.0.0.1', '127.0.0.0/8', 'other.test, 127.0.0.1'])
+def test_real_no_proxy_hosts_go_direct(proxy_env, no_proxy):
+    with LocalServer(answer_json) as server:
+        with ConnectProxy(status=403) as proxy:
+            proxy_env(HTTP_PROXY='http://127.0.0.1:%d' % proxy.port, NO_PROXY=no_proxy)
+            assert real_client(server.url).get_token(USERNAME, PASSWORD) == Token(TOKEN, EXPIRE)
+    assert proxy.heads == []
+    assert len(server.requests) == 1
+
+
+# -- CA bundles as requests reads them ---------------------------------------------------------------
+
+
+def test_real_private_ca_from_requests_ca_bundle(monkeypatch):
+    monkeypatch.setenv('REQUESTS_CA_BUNDLE', CERT)
+    with LocalServer(answer_json, tls=True) as server:
+        assert real_client(server.url).get_token(USERNAME, PASSWORD) == Token(TOKEN, EXPIRE)
+
+
+def test_real_ca_path_wins_over_requests_ca_bundle(monkeypatch, tmp_path):
+    other = tmp_path / 'other-ca.pem'
+    other.write_bytes(open(requests.certs.where(), 'rb').read())  # a bundle that does not hold the fixture CA
+    monkeypatch.setenv('REQUESTS_CA_BUNDLE', CERT)
+    with LocalServer(answer_json, tls=True) as server:
+        with pytest.raises(TransportError, match='TLS verification failed'):
+            real_client(server.url, ca_path=str(other)).validate(TOKEN)
+
+
+def test_real_unhashed_ca_directory_says_to_rehash_it(tmp_path):
+    (tmp_path / 'private-ca.pem').write_bytes(open(CERT, 'rb').read())
+    with LocalServer(answer_json, tls=True) as server:
+        with pytest.raises(TransportError) as info:
+            real_client(server.url, ca_path=str(tmp_path)).validate(TOKEN)
+    message = str(info.value)
+    assert 'TLS verification failed' in message
+    assert 'ca_path is a directory' in message and 'openssl rehash' in message
+    assert info.value.maybe_acted is False
+
+
+# -- the deadline covers name resolution and connecting too ----------------------------------------
+
+
+@pytest.fixture
+def resolver(monkeypatch):
+    """A resolver stub: ``resolver[name] = (seconds, addresses)`` answers ``name`` after ``seconds``
+    (None: never, until the test ends) with ``addresses`` (IPv4 loopback ones); others resolve as usual."""
+    real_getaddrinfo = socket.getaddrinfo
+    names = {}
+    released = threading.Event()
+
+    def getaddrinfo(host, port, *args, **kwargs):
+        if host not in names:
+            return real_getaddrinfo(host, port, *args, **kwargs)
+        seconds, addresses = names[host]
+        released.wait(seconds if seconds is not None else 30)
+        if not addresses:
+            raise socket.gaierror(socket.EAI_NONAME, 'Name or service not known')
+        return [(socket.AF_INET, socket.SOCK_STREAM, socket.IPPROTO_TCP, '', (address, port)) for address in addresses]
+
+    monkeypatch.setattr(socket, 'getaddrinfo', getaddrinfo)
+    yield names
+    released.set()
+
+
+def test_real_name_that_never_resolves_fails_within_the_timeout(resolver):
+    resolver['never.resolves.test'] = (None, [])
+    client = real_client('https://never.resolves.test', timeout=1)
+    started = time.monotonic()
+    with pytest.raises(TransportError) as info:
+        client.change_password(TOKEN, NEW_PASSWORD)
+    assert time.monotonic() - started < 1.8
+    assert str(info.value).endswith('failed: could not connect within 1 seconds (timeout)')
+    assert info.value.maybe_acted is False
+
+
+class Blackhole:
+    """A loopback port whose accept queue is full, so that new connections hang like packets dropped."""
+
+    def __enter__(self):
+        self.listener = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
+        self.listener.bind(('127.0.0.1', 0))
+        self.listener.listen(0)
+        self.port = self.listener.getsockname()[1]
+        self.fillers = []
+        for _filler in range(4):
+            sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
+            sock.setblocking(False)
+            sock.connect_ex(('127.0.0.1', self.port))
+            self.fillers.append(sock)
+        time.sleep(0.2)
+        return self
+
+    def __exit__(self, *exc_info):
+        for sock in self.fillers + [self.listener]:
+            sock.close()
+
+
+def test_real_name_with_three_unreachable_addresses_fails_within_the_timeout(resolver):
+    with Blackhole() as hole:
+        probe = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
+        probe.settimeout(0.5)
+        try:
+            if probe.connect_ex(('127.0.0.1', hole.port)) == 0:
+                pytest.skip('this kernel accepts connections beyond a full accept queue')
+        except socket.timeout:
+            pass
+        finally:
+            probe.close()
+        resolver['three.unreachable.test'] = (0, ['127.0.0.1', '127.0.0.1', '127.0.0.1'])
+        client = real_client('https://three.unreachable.test:%d' % hole.port, timeout=1)
+        started = time.monotonic()
+        with pytest.raises(TransportError) as info:
+            client.validate(TOKEN)
+        elapsed = time.monotonic() - started
+    assert elapsed < 1.8  # not 1 s per address
+    assert str(info.value).endswith('failed: could not connect within 1 seconds (timeout)')
+    assert info.value.maybe_acted is False
+
+
+def test_real_unroutable_address_fails_within_the_timeout():
+    started = time.monotonic()
+    with pytest.raises(TransportError) as info:
+        real_client('https://10.255.255.1', timeout=1).change_password(TOKEN, NEW_PASSWORD)
+    assert time.monotonic() - started < 1.8  # dropped (a timeout) or no route (at once): never longer
+    assert info.value.maybe_acted is False
+
+
+def test_real_body_sealed_at_the_deadline_is_never_sent_later(resolver):
+    # The name resolves only after the deadline: the abandoned worker then connects and sends the
+    # headers, but the body, sealed when the caller gave up, never leaves.
+    with LocalServer(answer_json) as server:
+        resolver['slow.resolves.test'] = (1.5, ['127.0.0.1'])
+        client = real_client('http://slow.resolves.test:%d' % server.port, timeout=1, allow_insecure_http=True)
+        with pytest.raises(TransportError) as info:
+            client.change_password(TOKEN, NEW_PASSWORD)
+        assert info.value.maybe_acted is False
+        assert wait_for(lambda: server.requests, 5)  # the worker did connect, after the decision
+    (request,) = server.requests
+    head, _sep, body = request.partition(b'\r\n\r\n')
+    assert head.startswith(b'POST /token.php HTTP/1.1')
+    assert body == b''
+    assert quote_plus(NEW_PASSWORD).encode('ascii') not in request
+
+
+# -- IPv6 literals ------------------------------------------------------------------------------
+
+
+def ipv6_loopback():
+    try:
+        sock = socket.socket(socket.AF_INET6, socket.SOCK_STREAM)
+        sock.bind(('::1', 0))
+        sock.close()
+        return True
+    except OSError:
+        return False
+
+
+@pytest.mark.skipif(not ipv6_loopback(), reason='no IPv6 loopback (::1) on this machine')
+def test_real_ipv6_literal_with_a_port():
+    with LocalServer(answer_json, host='::1') as server:
+        assert server.url.startswith('http://[::1]:')
+        assert real_client(server.url).get_token(USERNAME, PASSWORD) == Token(TOKEN, EXPIRE)
+    (request,) = server.requests
+    assert b'\r\nHost: [::1]:%d\r\n' % server.port in request
+
+
+@pytest.mark.skipif(not ipv6_loopback(), reason='no IPv6 loopback (::1) on this machine')
+def test_real_ipv6_literal_without_a_port_keeps_the_default_port():
+    # Nothing listens on [::1]:80 here: refused at once proves the address and port were kept
+    # (a mangled host would fail to resolve instead).
+    with pytest.raises(TransportError) as info:
+        real_client('http://[::1]').validate(TOKEN)
+    assert 'Connection refused' in str(info.value)
+    assert str(info.value).startswith('ContactNow validate request to [::1] failed: ')
+
+
+def test_ipv6_literal_without_a_port_reaches_requests_whole():
+    client, session, _sleeps = make_client(reply(success=False, error='Invalid token'), api_url='https://[2001:db8::1]')
+    with pytest.raises(InvalidTokenError) as info:
+        client.validate(TOKEN)
+    assert session.calls[0]['url'] == 'https://[2001:db8::1]/token.php'
+    assert requests.Request('POST', session.calls[0]['url']).prepare().url == 'https://[2001:db8::1]/token.php'
+    assert ' to [2001:db8::1] failed' in str(info.value)
+
+
+# -- requests: imported when a request is sent, named when missing ------------------------------------
+
+
+def test_importing_the_client_and_building_one_imports_no_http_library():
+    import subprocess
     import sys
 
-    monkeypatch.delitem(sys.modules, 'urllib.request', raising=False)
-    assert Transport('ua')._proxy_for('https', 'api.example.test', None) is None
-    assert 'urllib.request' not in sys.modules
+    code = ('import sys\n'
+            'from ansible_collections.eightbyeight.contactnow.plugins.module_utils._client import ContactNowClient\n'
+            'from ansible_collections.eightbyeight.contactnow.plugins.module_utils._options import ConnectionOptions\n'
+            'ContactNowClient(ConnectionOptions())\n'
+            'print(sorted(m for m in ("requests", "urllib3", "http.client") if m in sys.modules))\n')
+    output = subprocess.run([sys.executable, '-c', code], env=dict(os.environ, PYTHONPATH=os.pathsep.join(sys.path)),
+                            capture_output=True, timeout=60, check=True).stdout
+    assert output.strip() == b'[]'
+
+
+def test_missing_requests_is_one_message_naming_what_to_install(monkeypatch):
+    import sys
+
+    monkeypatch.setitem(sys.modules, 'requests', None)  # "import requests" raises ImportError
+    client = ContactNowClient(ConnectionOptions(api_url=API_URL), retry_policy=RetryPolicy(3, sleep=Sleeps()))
+    with pytest.raises(TransportError) as info:
+        client.change_password(TOKEN, NEW_PASSWORD)
+    message = str(info.value)
+    assert 'pip install requests' in message
+    assert 'controller' in message and 'managed host' in message
+    assert info.value.maybe_acted is False and info.value.attempts == 1
+
+
+# -- messages: scrub, then cut; regional bases on a 404 -----------------------------------------------
+
+
+def test_a_long_cause_is_scrubbed_before_it_is_cut():
+    # The password straddles the cut: cutting first would leave its beginning, which no scrub finds.
+    error = OSError('x' * (300 - 6) + PASSWORD)
+    client, _session, _sleeps = make_client(error, retries=0)
+    with pytest.raises(TransportError) as info:
+        client.validate(TOKEN)
+    assert PASSWORD[:6] not in str(info.value)
+
+
+@pytest.mark.parametrize('call, script', [
+    (lambda client: client.get_token(USERNAME, PASSWORD), 'token.php'),
+    (lambda client: client.call_api('ecnow', 'agents', 'read', TOKEN), 'ecnow.php'),
+])
+def test_not_found_names_the_regional_base_urls(call, script):
+    client, _session, _sleeps = make_client(response('<html><title>404 Not Found</title></html>', status=404))
+    with pytest.raises(TransportError) as info:
+        call(client)
+    message = str(info.value)
+    assert 'HTTP 404' in message and 'no %s there' % script in message
+    assert 'https://api.contactnow.8x8.com/api/' in message and 'https://api-106.dxi.eu/' in message
