@@ -21,9 +21,12 @@ options:
         credential can show in a log or a message; use O(username) and O(password).
       - V(http://) is refused unless the host is this machine (V(127.0.0.0/8), V(::1), V(localhost)) or
         O(allow_insecure_http=true), so that credentials never cross the network in clear text by accident.
-      - A proxy is taken from the environment of the process that runs the plugin, E(HTTPS_PROXY) (or E(ALL_PROXY))
-        for V(https://) URLs through a C(CONNECT) tunnel, E(HTTP_PROXY) for V(http://), skipping the hosts in
-        E(NO_PROXY); only V(http://[user:password@]host:port) proxies are supported. Loopback hosts are never proxied.
+      - IPv6 addresses go in brackets, with or without a port (V(https://[2001:db8::1]), V(https://[::1]:8443)).
+      - Proxies are taken from the environment of the process that runs the plugin, as C(requests) reads them:
+        E(HTTPS_PROXY) (or E(ALL_PROXY)) for V(https://) URLs, through a C(CONNECT) tunnel, E(HTTP_PROXY) for
+        V(http://), skipping the hosts, domains (V(.example.com)) and networks (V(10.0.0.0/8)) listed in
+        E(NO_PROXY). A proxy URL may be V(http://) or V(https://) and may hold a user name and password
+        (V(http://user:password@proxy:3128)); that password never shows in a message.
       - If not set, the environment variable E(CONTACTNOW_API_URL) is used.
     type: str
     default: https://api.contactnow.8x8.com
@@ -43,8 +46,9 @@ options:
     description:
       - Whether to verify the API's TLS certificate (and that it is for the host in O(api_url)). Only turn this off
         against a test server; V(false) draws a warning on every task. For a private CA, set O(ca_path) instead.
-      - Without O(ca_path), certificates are checked against the system CA store through OpenSSL, so
-        E(SSL_CERT_FILE) and E(SSL_CERT_DIR) apply (not the C(certifi) bundle that C(requests) used).
+      - Without O(ca_path), certificates are checked against the CAs C(requests) trusts: the bundle named by
+        E(REQUESTS_CA_BUNDLE) if set, else the C(certifi) bundle (which a distribution's C(requests) often
+        replaces with the system store).
       - If not set, the environment variable E(CONTACTNOW_VALIDATE_CERTS) is used.
     type: bool
     default: true
@@ -53,18 +57,23 @@ options:
       - Path to a PEM CA bundle to verify the API's certificate with, for a private CA or a TLS-inspecting proxy.
       - It must exist and be readable on the machine that runs the task (the managed host for modules,
         the controller for the lookup); otherwise the task fails before any request.
-      - When set, only the CAs in this bundle are trusted, not the system's as well.
-      - If not set, the environment variable E(CONTACTNOW_CA_PATH) is used; else the system CA store
-        (OpenSSL's, so E(SSL_CERT_FILE) and E(SSL_CERT_DIR) apply).
+      - When set, only the CAs in this bundle are trusted, not the default ones as well, and E(REQUESTS_CA_BUNDLE)
+        is ignored.
+      - A directory works only if it was prepared with C(openssl rehash) (C(c_rehash)): OpenSSL looks certificates
+        up there by their hashed names. Otherwise point O(ca_path) at one PEM bundle file.
+      - If not set, the environment variable E(CONTACTNOW_CA_PATH) is used; else E(REQUESTS_CA_BUNDLE) or the
+        C(certifi) bundle, as C(requests) chooses.
     type: path
   timeout:
     description:
-      - Seconds one HTTP request may take in all, from connecting to the last byte of the answer
-        (connect, TLS handshake and every read together, not per read). A server that answers
-        slowly or trickles its answer fails within about this many seconds per attempt.
+      - Seconds one HTTP request may take in all, from resolving the host name to the last byte of the
+        answer (name resolution, connecting to each of the name's addresses, the TLS handshake, sending and
+        every read together, not per step). A slow resolver, unreachable addresses or a server that answers
+        slowly or trickles its answer fail within about this many seconds per attempt.
+      - A request given up on at this limit is never sent afterwards; one whose body was never sent is
+        reported as not sent, so even a password change is retried.
       - Each retry gets its own O(timeout), so the worst case for a task is about
         O(timeout) times (O(retries) + 1), plus the backoff between attempts.
-      - Host name resolution (DNS) is left to the system resolver and is not bounded by this.
       - If not set, the environment variable E(CONTACTNOW_TIMEOUT) is used.
     type: int
     default: 30
@@ -107,6 +116,7 @@ notes:
     the token it gets works from that host; use C(delegate_to: localhost) to get a token for the
     controller, or the C(address) option where a plugin offers it."
 requirements:
+  - requests (on the machine that runs the task, the managed host for modules and the controller for lookups)
   - xmltodict (only for O(format=xml) or servers that answer in XML)
 '''
 
