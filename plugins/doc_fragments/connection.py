@@ -22,7 +22,7 @@ options:
       - V(http://) is refused unless the host is this machine (V(127.0.0.0/8), V(::1), V(localhost)) or
         O(allow_insecure_http=true), so that credentials never cross the network in clear text by accident.
       - IPv6 addresses go in brackets, with or without a port (V(https://[2001:db8::1]), V(https://[::1]:8443)).
-      - Proxies are taken from the environment of the process that runs the plugin, as C(requests) reads them:
+      - Proxies are taken from the environment of the process that runs the plugin, as C(requests) reads them,
         E(HTTPS_PROXY) (or E(ALL_PROXY)) for V(https://) URLs, through a C(CONNECT) tunnel, E(HTTP_PROXY) for
         V(http://), skipping the hosts, domains (V(.example.com)) and networks (V(10.0.0.0/8)) listed in
         E(NO_PROXY). A proxy URL may be V(http://) or V(https://) and may hold a user name and password
@@ -46,7 +46,7 @@ options:
     description:
       - Whether to verify the API's TLS certificate (and that it is for the host in O(api_url)). Only turn this off
         against a test server; V(false) draws a warning on every task. For a private CA, set O(ca_path) instead.
-      - Without O(ca_path), certificates are checked against the CAs C(requests) trusts: the bundle named by
+      - Without O(ca_path), certificates are checked against the CAs C(requests) trusts, the bundle named by
         E(REQUESTS_CA_BUNDLE) if set, else the C(certifi) bundle (which a distribution's C(requests) often
         replaces with the system store).
       - If not set, the environment variable E(CONTACTNOW_VALIDATE_CERTS) is used.
@@ -59,7 +59,7 @@ options:
         the controller for the lookup); otherwise the task fails before any request.
       - When set, only the CAs in this bundle are trusted, not the default ones as well, and E(REQUESTS_CA_BUNDLE)
         is ignored.
-      - A directory works only if it was prepared with C(openssl rehash) (C(c_rehash)): OpenSSL looks certificates
+      - A directory works only if it was prepared with C(openssl rehash) (C(c_rehash)), as OpenSSL looks certificates
         up there by their hashed names. Otherwise point O(ca_path) at one PEM bundle file.
       - If not set, the environment variable E(CONTACTNOW_CA_PATH) is used; else E(REQUESTS_CA_BUNDLE) or the
         C(certifi) bundle, as C(requests) chooses.
