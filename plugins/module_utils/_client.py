@@ -459,7 +459,7 @@ class ContactNowClient:
             try:
                 import requests
             except ImportError:
-                raise TransportError(MISSING_REQUESTS, maybe_acted=False, action=action, host=self.options.host)
+                raise TransportError(MISSING_REQUESTS, maybe_acted=False, action=action, host=self.options.host) from None
             if not self.options.validate_certs:
                 import warnings
 
