@@ -339,6 +339,8 @@ class ContactNowClient:
 
     def _read_answer(self, action, response, limit, exchange):
         """The body, streamed in chunks, at most ``limit`` bytes of it."""
+        if exchange.abandoned:  # given up on while the headers arrived: read nothing
+            raise _Sealed('the deadline passed')
         if hasattr(response, 'iter_content'):
             chunks = response.iter_content(_READ_CHUNK)
         else:  # an answer built in memory (the unit tests' sessions)
