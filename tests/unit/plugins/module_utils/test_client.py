@@ -1054,6 +1054,26 @@ def test_real_trickling_answer_fails_at_the_deadline_with_a_clean_message(head_f
     assert hung_up in (True, None)
 
 
+def silent(server, conn):
+    """Read the request, then say nothing until the test ends."""
+    server.take_request(conn)
+    server.stop.wait(10)
+
+
+@pytest.mark.parametrize('tls', [False, True], ids=['http', 'https'])
+def test_real_silent_server_fails_at_the_deadline_and_newpass_is_not_resent(tls):
+    with LocalServer(silent, tls=tls) as server:  # a resent newpass would be refused, and counted
+        client = real_client(server.url, retries=3, timeout=1, ca_path=CERT if tls else None)
+        started = time.monotonic()
+        with pytest.raises(TransportError) as info:
+            client.change_password(TOKEN, NEW_PASSWORD)
+        elapsed = time.monotonic() - started
+    assert str(info.value).endswith('failed: no complete answer within 1 seconds (timeout)')
+    assert elapsed < 1.8
+    assert info.value.maybe_acted is True and info.value.attempts == 1
+    assert len(server.requests) == 1
+
+
 def test_real_trickling_newpass_is_not_resent():
     with LocalServer(trickle(True), connections=2) as server:
         with pytest.raises(TransportError) as info:
@@ -1381,10 +1401,9 @@ def test_real_proxy_error_echoing_its_url_hides_the_password(proxy_env):
 @pytest.mark.parametrize('no_proxy', ['127.0.0.1', '127.0.0.0/8', 'other.test, 127.0.0.1'])
 def test_real_no_proxy_hosts_go_direct(proxy_env, no_proxy):
     with LocalServer(answer_json) as server:
-        with ConnectProxy(status=403) as proxy:
+        with ConnectProxy(connections=0) as proxy:  # never answers: a request sent there would time out
             proxy_env(HTTP_PROXY='http://127.0.0.1:%d' % proxy.port, NO_PROXY=no_proxy)
-            assert real_client(server.url).get_token(USERNAME, PASSWORD) == Token(TOKEN, EXPIRE)
-    assert proxy.heads == []
+            assert real_client(server.url, timeout=2).get_token(USERNAME, PASSWORD) == Token(TOKEN, EXPIRE)
     assert len(server.requests) == 1
 
 
