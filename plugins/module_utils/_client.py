@@ -168,9 +168,10 @@ class _Exchange:
 
     A socket timeout bounds each read alone: a server that trickles a byte a second, a name that
     takes long to resolve or a name with several unreachable addresses outlast it.  The caller
-    waits for the worker until the deadline and then stops waiting; the worker, left alone, ends
-    by its own socket timeouts (or at once, when the answer's connection can be shut down) and
-    its outcome is dropped.
+    waits for the worker until the deadline and then stops waiting.  The worker, left alone in a
+    daemon thread that never holds up the end of the process, ends when the server answers or
+    its socket timeout fires (at once when the answer's connection can be shut down), and its
+    outcome is dropped.
     """
 
     def __init__(self, send):
