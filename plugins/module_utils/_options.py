@@ -23,6 +23,7 @@ import re
 from urllib.parse import urlsplit
 
 from ansible.module_utils.basic import env_fallback
+from ansible.module_utils.common.validation import check_type_bool, check_type_int
 
 DEFAULT_API_URL = 'https://api.contactnow.8x8.com'
 
@@ -81,29 +82,23 @@ def require_seconds(value, name):
 
 
 def _as_int(value, name):
-    if isinstance(value, bool):
+    """ansible-core's int conversion, without its leniencies: no bool, no fraction, no 1e9 or 1_000."""
+    if isinstance(value, bool) or (isinstance(value, str) and not _INTEGER.match(value.strip())):
         raise OptionError('%s must be a whole number' % name)
-    if isinstance(value, int):
-        return value
     if isinstance(value, float) and value.is_integer():
-        return int(value)
-    if isinstance(value, str) and _INTEGER.match(value.strip()):
-        return int(value.strip())
-    raise OptionError('%s must be a whole number' % name)
+        value = int(value)  # older ansible-core refuses floats
+    try:
+        return check_type_int(value.strip() if isinstance(value, str) else value)
+    except (TypeError, ValueError, OverflowError):
+        raise OptionError('%s must be a whole number' % name) from None
 
 
 def _as_bool(value, name):
-    if isinstance(value, bool):
-        return value
-    if isinstance(value, int) and value in (0, 1):
-        return bool(value)
-    if isinstance(value, str):
-        word = value.strip().lower()
-        if word in ('1', 'true', 'yes', 'on', 'y', 't'):
-            return True
-        if word in ('0', 'false', 'no', 'off', 'n', 'f'):
-            return False
-    raise OptionError('%s must be true or false' % name)
+    """ansible-core's reading of true/false (yes/no, on/off, 1/0, ...), as a module's bool option has."""
+    try:
+        return check_type_bool(value)
+    except (TypeError, ValueError):
+        raise OptionError('%s must be true or false' % name) from None
 
 
 def _as_optional_text(value, name):

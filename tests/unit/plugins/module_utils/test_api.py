@@ -27,8 +27,6 @@ from ansible_collections.eightbyeight.contactnow.plugins.module_utils._api impor
     WriteOutcomeUnknown,
     check_request,
     form_values,
-    normalise_reply,
-    records_of,
 )
 from ansible_collections.eightbyeight.contactnow.plugins.module_utils._client import (
     ContactNowClient,
@@ -36,7 +34,7 @@ from ansible_collections.eightbyeight.contactnow.plugins.module_utils._client im
     ContactNowError,
     RetryPolicy,
 )
-from ansible_collections.eightbyeight.contactnow.plugins.module_utils._decode import decode_reply
+from ansible_collections.eightbyeight.contactnow.plugins.module_utils._decode import decode_reply, normalise_reply, records_of
 from ansible_collections.eightbyeight.contactnow.plugins.module_utils._options import ConnectionOptions, OptionError
 from ansible_collections.eightbyeight.contactnow.plugins.module_utils._token import TokenManager
 from ansible_collections.eightbyeight.contactnow.tests.unit.plugins.clock import Clock
@@ -479,3 +477,44 @@ def test_records_from_every_wrapping():
     assert records_of({'1': {'id': '1'}, '2': {'id': '2'}}) == [{'id': '1'}, {'id': '2'}]  # PHP associative array
     assert records_of({'id': '1', 'name': 'x'}) == [{'id': '1', 'name': 'x'}]
     assert records_of({'record': [{'id': '1', '@type': 'x', 'name': {'#text': 'n', '@lang': 'en'}}]}) == [{'id': '1', 'name': 'n'}]
+
+
+# -- hostile replies -----------------------------------------------------------------------------------
+
+
+def deeply_nested_xml(levels=20000):
+    return ('<?xml version="1.0"?>\n<result><success>1</success><total>1</total><list>' + '<item>' * levels
+            + '</item>' * levels + '</list></result>').encode('ascii')
+
+
+def test_a_deeply_nested_reply_to_a_write_may_have_been_written(server, cache, clock):
+    server.fault('create', response(deeply_nested_xml()), after=True)
+    with pytest.raises(WriteOutcomeUnknown) as failure:
+        api_call(server, cache, clock).run('ecnow', 'ecnow_records', 'create', data=[{'name': 'Ada'}])
+    message = str(failure.value)
+    assert 'nested more than' in message and 'may have carried out the create' in message
+    assert server.actions.count(('ecnow.php', 'create')) == 1 and len(server.rows[('ecnow', 'ecnow_records')]) == 1
+
+
+def test_a_deeply_nested_reply_to_a_read_is_an_undecodable_reply(server, cache, clock):
+    server.fault('read', response(deeply_nested_xml()), after=True)
+    server.fault('read', response(deeply_nested_xml()), after=True)
+    with pytest.raises(ContactNowError) as failure:
+        api_call(server, cache, clock, retries=1).run('database', 'campaigns')
+    assert 'nested more than' in str(failure.value) and '\n' not in str(failure.value)
+
+
+def test_a_page_echoing_the_token_in_a_long_title_shows_no_part_of_it(server, cache, clock):
+    call = api_call(server, cache, clock, retries=0)
+    call.run('database', 'campaigns')
+    token = list(server.tokens)[0]
+    # The token straddles the 80th character of the title, where the title used to be cut.
+    title = 'Request rejected: POST /api/ecnow.php?token=%s&method=ecnow_records' % token
+    assert title.index(token) < 80 < title.index(token) + len(token)
+    server.fault('create', response(('<!DOCTYPE html><html><head><title>%s</title></head></html>' % title).encode('ascii')),
+                 after=True)
+    with pytest.raises(ContactNowError) as failure:
+        call.run('ecnow', 'ecnow_records', 'create', data=[{'name': 'Ada'}])
+    message = str(failure.value)
+    assert 'token=********&method' in message
+    assert token[:8] not in message
