@@ -127,6 +127,9 @@ class ConnectionOptions:
     ``display.warning``), for settings that work but weaken security.
     """
 
+    # A lookup also reads the contactnow_<option> variables, so its messages name them too.
+    read_from_variables = False
+
     def __init__(self, api_url=DEFAULT_API_URL, username=None, password=None, validate_certs=True,
                  ca_path=None, timeout=30, retries=3, response_format='json', cache=True, allow_insecure_http=False):
         if not isinstance(api_url, str) or '://' not in api_url:
@@ -203,7 +206,9 @@ class ConnectionOptions:
     @classmethod
     def from_lookup(cls, lookup):
         """Build from a lookup plugin after set_options(); the lookup's docs declare the same names."""
-        return cls.from_mapping(dict((name, lookup.get_option(name)) for name in CONNECTION_OPTION_NAMES))
+        options = cls.from_mapping(dict((name, lookup.get_option(name)) for name in CONNECTION_OPTION_NAMES))
+        options.read_from_variables = True
+        return options
 
     def replaced(self, **changes):
         """A copy with some settings changed (keyword names as in the constructor), validated again."""
@@ -234,6 +239,12 @@ class ConnectionOptions:
     def require_credentials(self, purpose='get a token', password_name='password'):
         """Fail with an actionable message when username or password is missing for ``purpose``."""
         if not self.username:
-            raise OptionError('username is required to %s: set the username option or CONTACTNOW_USERNAME' % purpose)
+            raise OptionError('username is required to %s: %s' % (purpose, self._how_to_set('username')))
         if not self.password:
-            raise OptionError('%s is required to %s: set the password option or CONTACTNOW_PASSWORD' % (password_name, purpose))
+            raise OptionError('%s is required to %s: %s' % (password_name, purpose, self._how_to_set('password')))
+
+    def _how_to_set(self, name):
+        env_var = _CONNECTION_OPTIONS[name][1]
+        if self.read_from_variables:
+            return 'set the %s option, %s or the contactnow_%s variable' % (name, env_var, name)
+        return 'set the %s option or %s' % (name, env_var)

@@ -332,6 +332,14 @@ def test_missing_username_names_the_option(built):
         new_lookup().run([], password=PASSWORD)
 
 
+@pytest.mark.parametrize('missing, given', [('username', dict(password=PASSWORD)), ('password', dict(username=USERNAME))])
+def test_a_missing_credential_names_every_place_the_lookup_reads_it(built, missing, given):
+    with pytest.raises(AnsibleError) as failure:
+        new_lookup().run([], api_url=API_URL, **given)
+    assert str(failure.value).endswith('set the {0} option, CONTACTNOW_{1} or the contactnow_{0} variable'
+                                       .format(missing, missing.upper()))
+
+
 def test_bad_api_url(built):
     with pytest.raises(AnsibleError, match='api_url must'):
         run(api_url='ftp://example.test')
@@ -412,7 +420,7 @@ def test_allow_insecure_http_from_a_variable_and_the_ini(built, tmp_path, monkey
 
 
 def test_validate_certs_false_draws_a_warning(built, monkeypatch):
-    from ansible_collections.eightbyeight.contactnow.plugins.lookup import contactnow_token as plugin
+    from ansible_collections.eightbyeight.contactnow.plugins.plugin_utils import _lookup_base as plugin
     warnings = []
     monkeypatch.setattr(plugin.display, 'warning', warnings.append)
     run(validate_certs=False)
