@@ -13,49 +13,21 @@ from __future__ import absolute_import, division, print_function
 
 __metaclass__ = type
 
-import atexit
 import multiprocessing
 import os
-import shutil
-import tempfile
 import time
 
 import pytest
 
+from ansible import constants as C
+from ansible.errors import AnsibleError
+from ansible.parsing.dataloader import DataLoader
+from ansible.plugins.loader import lookup_loader
+from ansible.template import Templar
 
-def _collections_root():
-    """A directory holding ansible_collections/eightbyeight/contactnow for this checkout."""
-    collection = os.path.abspath(__file__)
-    for dummy in range(5):  # .../contactnow/tests/unit/plugins/lookup/<this file>
-        collection = os.path.dirname(collection)
-    if collection.split(os.sep)[-3:] == ['ansible_collections', 'eightbyeight', 'contactnow']:
-        return os.path.dirname(os.path.dirname(os.path.dirname(collection)))
-    # A plain checkout (or a path pytest resolved through a symlink): link it into a private tree.
-    root = tempfile.mkdtemp(prefix='contactnow-units-')
-    atexit.register(shutil.rmtree, root, True)
-    os.makedirs(os.path.join(root, 'ansible_collections', 'eightbyeight'))
-    os.symlink(collection, os.path.join(root, 'ansible_collections', 'eightbyeight', 'contactnow'))
-    return root
-
-
-def _install_collection_loader():
-    from ansible.utils.collection_loader import AnsibleCollectionConfig
-    if AnsibleCollectionConfig.collection_finder is None:  # ansible-test installs its own
-        from ansible.plugins.loader import init_plugin_loader
-        init_plugin_loader([_collections_root()])
-
-
-_install_collection_loader()
-
-from ansible import constants as C  # noqa: E402
-from ansible.errors import AnsibleError  # noqa: E402
-from ansible.parsing.dataloader import DataLoader  # noqa: E402
-from ansible.plugins.loader import lookup_loader  # noqa: E402
-from ansible.template import Templar  # noqa: E402
-
-from ansible_collections.eightbyeight.contactnow.plugins.module_utils._cache import TokenCache  # noqa: E402
-from ansible_collections.eightbyeight.contactnow.plugins.module_utils._token import TokenManager  # noqa: E402
-from ansible_collections.eightbyeight.contactnow.tests.unit.plugins.fake_api import (  # noqa: E402
+from ansible_collections.eightbyeight.contactnow.plugins.module_utils._cache import TokenCache
+from ansible_collections.eightbyeight.contactnow.plugins.module_utils._token import TokenManager
+from ansible_collections.eightbyeight.contactnow.tests.unit.plugins.fake_api import (
     API_URL,
     HOST,
     LIFETIME,
@@ -76,28 +48,10 @@ except ImportError:  # pragma: no cover
 LOOKUP = 'eightbyeight.contactnow.contactnow_token'
 
 
-@pytest.fixture(autouse=True)
-def clean_environment(monkeypatch, tmp_path):
-    for name in list(os.environ):
-        if name.startswith('CONTACTNOW_'):
-            monkeypatch.delenv(name)
-    monkeypatch.setenv('XDG_CACHE_HOME', str(tmp_path / 'xdg'))
-    # No ansible.cfg: the ini tests point the config manager at their own file.
-    monkeypatch.setattr(C.config, '_config_file', None)
-
-
 @pytest.fixture
-def built(monkeypatch, api, clock, cache):
-    """Every TokenManager the lookup builds, talking to the fake API through a cache in tmp_path."""
-    managers = []
-
-    def token_manager(self, options, address):
-        manager = TokenManager(options, client=api, cache=TokenCache(cache.directory), address=address, now=clock)
-        managers.append(manager)
-        return manager
-
-    monkeypatch.setattr(lookup_loader.get(LOOKUP).__class__, '_token_manager', token_manager)
-    return managers
+def fake_client(api):
+    """The lookup's TokenManager talks to the fake token.php directly (see conftest.built)."""
+    return lambda options: api
 
 
 def new_lookup(variables=None):
