@@ -127,8 +127,9 @@ class FakeApi:
     """token.php in memory (or in a shared file): the client interface plus views for the tests."""
 
     def __init__(self, clock, accounts=None, lifetime=LIFETIME, here=HERE, host=HOST, lockout_after=None,
-                 shared_dir=None, get_delay=0.0):
+                 shared_dir=None, get_delay=0.0, token_pattern='token-%d'):
         self.clock = clock
+        self.token_pattern = token_pattern  # the n-th token issued is token_pattern % n
         self.here = here
         self.host = host
         self.lockout_after = lockout_after
@@ -214,6 +215,12 @@ class FakeApi:
         with self._store.transaction() as state:
             state['tokens'].clear()
 
+    def expire_all(self):
+        """Every token given out so far has just expired."""
+        with self._store.transaction() as state:
+            for grant in state['tokens'].values():
+                grant[2] = int(self.clock() - 1)
+
     def set_password(self, username, password):
         """The account's password changed elsewhere (or the account is created)."""
         with self._store.transaction() as state:
@@ -296,7 +303,7 @@ class FakeApi:
 
     def _issue(self, state, username, address, lifetime):
         state['serial'] += 1
-        token = 'token-%d' % state['serial']
+        token = self.token_pattern % state['serial']
         state['tokens'][token] = [username, address, int(self.clock() + lifetime)]
         return Token(token, state['tokens'][token][2])
 
@@ -355,8 +362,8 @@ class FakeServer:
 
     def __init__(self, clock):
         self.clock = clock
-        self.tokens = {}
-        self.serial = 0
+        # token.php is the one fake of it, FakeApi; this class answers for it over HTTP.
+        self.token_php = FakeApi(clock, accounts={USERNAME: PASSWORD}, token_pattern='bd932b76%032x')  # 40 hex digits, as the API's
         self.rows = {('database', 'campaigns'): [
             {'id': '1', 'name': 'Spring renewals', 'type': 'outbound'},
             {'id': '2', 'name': 'Inbound support', 'type': 'inbound'},
@@ -417,14 +424,12 @@ class FakeServer:
         raise outcome
 
     def _token(self, args):
-        assert args['action'] == 'get' and (args['username'], args['password']) == (USERNAME, PASSWORD)
-        for token, expire in self.tokens.items():
-            if expire > self.clock():
-                return dict(success=True, token=token, expire=expire)
-        self.serial += 1
-        token = '%040x' % (0xabc000 + self.serial)
-        self.tokens[token] = int(self.clock() + LIFETIME)
-        return dict(success=True, token=token, expire=self.tokens[token])
+        assert args['action'] == 'get'
+        try:
+            token = self.token_php.get_token(args['username'], args['password'], args.get('address'))
+        except AuthenticationError:
+            return dict(success=False, error='Authentication failure')
+        return dict(success=True, token=token.token, expire=token.expire)
 
     def _records(self, script, args, body):
         token = args.get('token')
@@ -465,9 +470,13 @@ class FakeServer:
     def actions(self):
         return [(request['path'].rsplit('/', 1)[1], request['action']) for request in self.requests]
 
+    @property
+    def tokens(self):
+        """token -> expire of every token token.php gave out and still holds."""
+        return dict((token, grant.expire) for token, grant in self.token_php.tokens.items())
+
     def expire_all(self):
-        for token in self.tokens:
-            self.tokens[token] = int(self.clock() - 1)
+        self.token_php.expire_all()
 
 
 def reset():
