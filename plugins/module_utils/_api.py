@@ -39,7 +39,7 @@ from ansible_collections.eightbyeight.contactnow.plugins.module_utils._errors im
     ReplyError,
     TransportError,
 )
-from ansible_collections.eightbyeight.contactnow.plugins.module_utils._decode import as_text, normalise_reply
+from ansible_collections.eightbyeight.contactnow.plugins.module_utils._decode import as_text
 from ansible_collections.eightbyeight.contactnow.plugins.module_utils._options import OptionError
 from ansible_collections.eightbyeight.contactnow.plugins.module_utils._token import TokenManager
 
@@ -84,11 +84,9 @@ class ApiCall:
         if write and check_mode:
             return ApiResult(changed=True)
         reply = self._call_with_token(script, method, action, params, records, min_ttl)
-        # decode_reply normalised the whole document (token.php's view keeps one value per field,
-        # an XML record list is nested deeper); a reply without that view is taken as it is.
-        response = getattr(reply, 'response', None)
-        if response is None:
-            response = normalise_reply(reply)
+        # decode_reply normalised the whole document inside its guard (token.php's view keeps one
+        # value per field; an XML record list is nested deeper).
+        response = reply.response
         if write and response.get('bad') and not response.get('total'):
             raise ContactNowError('the API wrote none of the %d records and refused %d (see the "bad" field of the '
                                   'reply: %s)' % (len(records), len(response['bad']), _bad_summary(response['bad'])),
