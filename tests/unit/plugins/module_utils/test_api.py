@@ -42,6 +42,7 @@ from ansible_collections.eightbyeight.contactnow.tests.unit.plugins.fake_api imp
     response,
 )
 
+
 def api_call(server, cache, clock, **overrides):
     options = ConnectionOptions(**dict(dict(api_url=API_URL, username=USERNAME, password=PASSWORD), **overrides))
     return ApiCall(options, manager=TokenManager(options, client=client_over(server, options), cache=cache, now=clock))
