@@ -309,7 +309,7 @@ def records_of(value, depth=1):
 
 def as_text(value):
     """A value as the API's text: integral floats without ``.0``, anything else by ``str``."""
-    if isinstance(value, float) and value == int(value):
+    if isinstance(value, float) and value.is_integer():  # not for inf and nan, which JSON may hold
         return str(int(value))
     return value if isinstance(value, str) else str(value)
 

@@ -453,3 +453,9 @@ def test_an_html_title_is_kept_whole_for_the_scrub_that_follows():
     with pytest.raises(UndecodableReply) as failure:
         decode_reply('<!DOCTYPE html><html><title>%s</title></html>' % title)
     assert title in str(failure.value)
+
+
+def test_infinite_and_nan_numbers_in_other_fields_are_kept_as_text():
+    reply = decode_reply('{"success":true,"rate":Infinity,"mean":NaN,"list":[{"n":-Infinity}]}')
+    assert reply['success'] is True
+    assert (reply.response['rate'], reply.response['mean'], reply.response['list']) == ('inf', 'nan', [{'n': '-inf'}])
