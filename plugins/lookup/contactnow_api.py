@@ -95,48 +95,20 @@ _raw:
   elements: dict
 '''
 
-from ansible.errors import AnsibleLookupError
-from ansible.plugins.lookup import LookupBase
-from ansible.utils.display import Display
-
 from ansible_collections.eightbyeight.contactnow.plugins.module_utils._api import ApiCall
-from ansible_collections.eightbyeight.contactnow.plugins.module_utils._errors import ContactNowError
-from ansible_collections.eightbyeight.contactnow.plugins.module_utils._options import ConnectionOptions, OptionError
-from ansible_collections.eightbyeight.contactnow.plugins.module_utils._token import TokenManager
-
-display = Display()
+from ansible_collections.eightbyeight.contactnow.plugins.plugin_utils._lookup_base import ContactNowLookupBase
 
 
-class LookupModule(LookupBase):
+class LookupModule(ContactNowLookupBase):
+
+    NAME = 'eightbyeight.contactnow.contactnow_api'
+    KEYWORD_EXAMPLE = 'script=database, method=campaigns'
 
     def run(self, terms, variables=None, **kwargs):
-        if terms:
-            raise AnsibleLookupError('the eightbyeight.contactnow.contactnow_api lookup takes no terms; '
-                                     'pass options as keywords, for example script=database, method=campaigns')
-        self.set_options(var_options=self._own_variables(variables), direct=kwargs)
-        try:
-            options = ConnectionOptions.from_lookup(self)
-            for warning in getattr(options, 'warnings', ()):
-                display.warning('eightbyeight.contactnow.contactnow_api lookup: %s' % warning)
-            call = ApiCall(options, manager=self._token_manager(options, self.get_option('address')))
+        self.take_options(terms, variables, kwargs)
+        with self.lookup_errors():
+            options = self.connection_options()
+            call = ApiCall(options, manager=self.token_manager(options))
             outcome = call.run(self.get_option('script'), self.get_option('method'), 'read', self.get_option('params'),
                                min_ttl=self.get_option('min_ttl'))
-        except (ContactNowError, OptionError) as exc:
-            # Already one line, token and password scrubbed; "from None" keeps -vvv to that line.
-            raise AnsibleLookupError(str(exc)) from None
         return outcome.response['list']
-
-    def _token_manager(self, options, address):
-        """The one place the lookup builds its TokenManager (tests substitute the client here)."""
-        return TokenManager(options, address=address)
-
-    def _own_variables(self, variables):
-        """The contactnow_* variables this lookup reads, templated (Ansible hands them over untemplated)."""
-        if not variables:
-            return None
-        own = {}
-        for definition in self.option_definitions.values():
-            for source in definition.get('vars') or ():
-                if source['name'] in variables:
-                    own[source['name']] = self._templar.template(variables[source['name']])
-        return own

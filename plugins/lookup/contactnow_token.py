@@ -168,65 +168,20 @@ _raw:
       sample: 43187
 '''
 
-from ansible.errors import AnsibleLookupError
-from ansible.plugins.lookup import LookupBase
-from ansible.utils.display import Display
-
-from ansible_collections.eightbyeight.contactnow.plugins.module_utils._errors import ContactNowError
-from ansible_collections.eightbyeight.contactnow.plugins.module_utils._options import ConnectionOptions, OptionError
-from ansible_collections.eightbyeight.contactnow.plugins.module_utils._token import TokenManager
-
-display = Display()
+from ansible_collections.eightbyeight.contactnow.plugins.plugin_utils._lookup_base import ContactNowLookupBase
 
 
-class LookupModule(LookupBase):
+class LookupModule(ContactNowLookupBase):
+
+    NAME = 'eightbyeight.contactnow.contactnow_token'
+    KEYWORD_EXAMPLE = 'username=...'
 
     def run(self, terms, variables=None, **kwargs):
-        if terms:
-            raise AnsibleLookupError('the eightbyeight.contactnow.contactnow_token lookup takes no terms; '
-                                     'pass options as keywords, for example username=...')
-        self.set_options(var_options=self._own_variables(variables), direct=kwargs)
-
-        try:
-            result = self._ensure_token()
-        except (ContactNowError, OptionError) as exc:
-            # Already one line, secrets scrubbed; "from None" keeps the chain (and -vvv) to that line.
-            raise AnsibleLookupError(str(exc)) from None
-
+        self.take_options(terms, variables, kwargs)
+        with self.lookup_errors():
+            manager = self.token_manager(self.connection_options())
+            # min_ttl and revalidate_interval are checked by TokenManager, as for the module.
+            result = manager.ensure(self.get_option('min_ttl'), trust_cache_for=self.get_option('revalidate_interval'))
         if self.get_option('details'):
             return [result.as_dict()]
         return [result.token]
-
-    def _ensure_token(self):
-        options = ConnectionOptions.from_lookup(self)
-        for warning in options.warnings:
-            display.warning('eightbyeight.contactnow.contactnow_token lookup: %s' % warning)
-        manager = self._token_manager(options, self.get_option('address'))
-        # min_ttl and revalidate_interval are checked by TokenManager, as for the module.
-        return manager.ensure(self.get_option('min_ttl'), trust_cache_for=self.get_option('revalidate_interval'))
-
-    def _token_manager(self, options, address):
-        """The one place the lookup builds its TokenManager (tests substitute the client here)."""
-        return TokenManager(options, address=address)
-
-    def _own_variables(self, variables):
-        """The contactnow_* variables this lookup reads, templated.
-
-        Ansible hands a lookup its variables untemplated, so ``contactnow_api_url: "{{ my_url }}"``
-        would otherwise arrive as the template text.  Only the names our options declare are
-        templated: touching other variables costs time and may fail on unrelated undefined ones.
-        """
-        if not variables:
-            return None
-        own = {}
-        for name in self._variable_names():
-            if name in variables:
-                own[name] = self._templar.template(variables[name])
-        return own
-
-    def _variable_names(self):
-        names = []
-        for definition in self.option_definitions.values():
-            for source in definition.get('vars') or ():
-                names.append(source['name'])
-        return names

@@ -17,9 +17,10 @@ The rules, and why:
 - Reads are retried on transient faults by the client.  Writes are never resent once they may
   have reached the server (a lost reply, a timeout, an HTTP 5xx, an answer cut short): the error
   says the records may have been written, and to read them back before running again.
-- JSON and XML replies come out identical: top-level keys lower-cased, ``success`` a bool,
-  ``total`` an int, record lists (``list``, ``bad``) as lists of dicts whatever the wrapping, and
-  every other value as text (``None`` when empty), which is how a PHP/MySQL API hands values back.
+- JSON and XML replies come out identical (``_decode.normalise_reply``): top-level keys
+  lower-cased, ``success`` a bool, ``total`` an int, record lists (``list``, ``bad``) as lists of
+  dicts whatever the wrapping, and every other value as text (``None`` when empty).  A reply
+  nested too deeply is undecodable; for a write that means it may have been written.
 - Check mode sends reads and never a write; a write's ``changed`` is predicted true.
 - No token appears in a message or a result.
 """
@@ -38,6 +39,7 @@ from ansible_collections.eightbyeight.contactnow.plugins.module_utils._errors im
     ReplyError,
     TransportError,
 )
+from ansible_collections.eightbyeight.contactnow.plugins.module_utils._decode import as_text
 from ansible_collections.eightbyeight.contactnow.plugins.module_utils._options import OptionError
 from ansible_collections.eightbyeight.contactnow.plugins.module_utils._token import TokenManager
 
@@ -45,8 +47,6 @@ ACTIONS = ('read', 'create', 'update', 'delete')
 WRITE_ACTIONS = ('create', 'update', 'delete')
 # A cached token is believed for its whole life: the API call itself tells when it no longer works.
 TRUST_CACHED_TOKEN = 10 ** 9  # seconds: longer than any token lives
-# Reply fields that hold lists of records.
-_RECORD_LISTS = ('list', 'bad')
 _SCRIPT_NAME = re.compile(r'^[A-Za-z0-9_-]+$')
 
 
@@ -84,10 +84,9 @@ class ApiCall:
         if write and check_mode:
             return ApiResult(changed=True)
         reply = self._call_with_token(script, method, action, params, records, min_ttl)
-        # The whole decoded document (decode_reply keeps one value per field for token.php; an XML
-        # record list is nested deeper); a reply without one is taken as it is.
-        document = getattr(reply, 'document', None)
-        response = normalise_reply(document if document is not None else reply)
+        # decode_reply normalised the whole document inside its guard (token.php's view keeps one
+        # value per field; an XML record list is nested deeper).
+        response = reply.response
         if write and response.get('bad') and not response.get('total'):
             raise ContactNowError('the API wrote none of the %d records and refused %d (see the "bad" field of the '
                                   'reply: %s)' % (len(records), len(response['bad']), _bad_summary(response['bad'])),
@@ -176,91 +175,13 @@ def form_values(params):
         if isinstance(value, bool):
             value = '1' if value else '0'
         elif isinstance(value, (list, tuple)):
-            value = ','.join(_text(item) for item in value)
+            value = ','.join(as_text(item) for item in value)
         elif isinstance(value, dict):
             value = json.dumps(value, separators=(',', ':'), sort_keys=True)
         else:
-            value = _text(value)
+            value = as_text(value)
         values[str(name)] = value
     return values
-
-
-def normalise_reply(document):
-    """The decoded reply in one shape for JSON and XML (see the module docstring)."""
-    response = {}
-    for key, value in document.items():
-        key = str(key).strip().lower()
-        if key in _RECORD_LISTS:
-            response[key] = records_of(value)
-        elif key == 'success':
-            response[key] = _truth(value)
-        elif key in ('total', 'expire'):
-            response[key] = _number(value)
-        else:
-            response[key] = _value(value)
-    if 'list' not in response:
-        response['list'] = []
-    return response
-
-
-def records_of(value):
-    """A list of records from whatever wraps them.
-
-    JSON gives a list, or an object keyed by id (a PHP associative array); XML gives None (empty),
-    ``{'item': [...]}`` or ``{'item': {...}}`` (one record).  A mapping of plain values is one record.
-    """
-    if value is None or value == '':
-        return []
-    if isinstance(value, list):
-        return [_record(item) for item in value]
-    if isinstance(value, dict):
-        children = [item for key, item in value.items() if not str(key).startswith(('@', '#'))]
-        if children and all(isinstance(item, (dict, list)) for item in children):
-            found = []
-            for item in children:
-                found.extend(records_of(item) if isinstance(item, list) else [_record(item)])
-            return found
-        return [_record(value)]
-    return [_record(value)]
-
-
-def _record(value):
-    if isinstance(value, dict):
-        return dict((str(key), _value(item)) for key, item in value.items() if not str(key).startswith('@'))
-    return {'value': _value(value)}
-
-
-def _value(value):
-    if isinstance(value, dict):
-        if set(value) <= set(['#text']) or all(str(key).startswith(('@', '#')) for key in value):
-            return _value(value.get('#text'))
-        return dict((str(key), _value(item)) for key, item in value.items() if not str(key).startswith('@'))
-    if isinstance(value, list):
-        return [_value(item) for item in value]
-    if value is None or value == '':
-        return None
-    if isinstance(value, bool):
-        return '1' if value else '0'
-    return _text(value)
-
-
-def _text(value):
-    if isinstance(value, float) and value == int(value):
-        return str(int(value))
-    return value if isinstance(value, str) else str(value)
-
-
-def _truth(value):
-    if isinstance(value, bool):
-        return value
-    return str(value).strip().lower() in ('1', 'true', 'yes')
-
-
-def _number(value):
-    try:
-        return int(float(str(value).strip()))
-    except (TypeError, ValueError, OverflowError):
-        return None
 
 
 def _label(script, method, action):

@@ -3,13 +3,18 @@
 # GNU General Public License v3.0+ (see COPYING or https://www.gnu.org/licenses/gpl-3.0.txt)
 # SPDX-License-Identifier: GPL-3.0-or-later
 
-"""Decoding of token.php answers, JSON or XML, into one shape.
+"""The one conversion layer for API answers: JSON or XML bodies into one shape.
 
 This is a private module of the collection: its interface may change without notice.
 
 The API documents no status codes or content types, and PHP servers label JSON as text/html, so
 the body alone decides: JSON when it parses as a JSON object, else XML, else an error that
 describes what came back without quoting it.
+
+:func:`decode_reply` gives token.php's fields, checked (``success``, ``expire``, ``token``,
+``error``), and -- inside the same guard, so a hostile document fails as an undecodable reply --
+the whole answer normalised for the other APIs (:func:`normalise_reply`).  There is one reading
+of true/false for a reply (:func:`as_bool`); options use ansible-core's ``check_type_bool``.
 """
 
 from __future__ import absolute_import, division, print_function
@@ -21,6 +26,11 @@ import re
 
 _TRUE_WORDS = frozenset(('true', '1', 'yes'))
 _FALSE_WORDS = frozenset(('false', '0', 'no', ''))
+# Reply fields that hold lists of records.
+_RECORD_LISTS = ('list', 'bad')
+# Records sit a few levels down (result > list > item > record > field > #text); a document
+# nested far deeper is hostile, and walking it must stop long before Python's recursion limit.
+MAX_DEPTH = 32
 
 # HTML detection and the title are judged from the start of the body only: linear and bounded.
 _HEAD_CHARS = 4096
@@ -40,9 +50,14 @@ class UndecodableReply(ValueError):
 
 
 class Reply(dict):
-    """The flattened reply; ``document`` keeps the whole decoded mapping (lists, nesting) for the other APIs."""
+    """The flattened reply of token.php.
+
+    ``document`` keeps the whole decoded mapping as parsed; ``response`` is that mapping in the one
+    shape the other APIs' replies take (see :func:`normalise_reply`).
+    """
 
     document = None
+    response = None
 
 
 def decode_reply(body):
@@ -78,7 +93,7 @@ def _decode(body):
     if 'success' not in reply:
         names = sorted(name for name in reply if name.isidentifier())[:10]
         raise UndecodableReply('the answer has no "success" field (fields: %s)' % (', '.join(names) or 'none'))
-    reply['success'] = _as_bool(_field(reply, 'success'))
+    reply['success'] = as_bool(_field(reply, 'success'))
     if reply.get('expire') not in (None, ''):
         reply['expire'] = _as_int(_field(reply, 'expire'), 'expire')
     else:
@@ -95,6 +110,7 @@ def _decode(body):
         reply['token'] = _as_token(token)
     else:
         reply.pop('token', None)  # a refusal carries no usable token, whatever the field holds
+    reply.response = normalise_reply(fields)
     return reply
 
 
@@ -174,7 +190,11 @@ def _describe(text):
 
 
 def _title(head):
-    """The page title, by plain searches (linear in ``head``), at most 80 characters, or None."""
+    """The page title, by plain searches (linear in ``head``), or None.
+
+    Whole, not cut: the caller scrubs secrets from the message first (a page may echo a request,
+    token and all) and only then shortens it; a cut here could leave a secret's prefix behind.
+    """
     lowered = head.lower()
     start = lowered.find('<title')
     if start < 0:
@@ -187,24 +207,23 @@ def _title(head):
         return None
     title = ' '.join(head[opened + 1:closed].split())
     title = ''.join(char for char in title if char.isprintable())
-    return title[:80] or None
+    return title or None
 
 
-def _as_bool(value):
+def as_bool(value, name='success'):
+    """A reply's true/false as PHP APIs write it: a bool, a number, true/false, yes/no, 1/0 or empty."""
     if isinstance(value, bool):
         return value
     if isinstance(value, (int, float)):
         return value != 0
     if value is None:
         return False
-    if not isinstance(value, str):
-        raise UndecodableReply('the "success" field is neither true nor false')
-    word = value.strip().lower()
+    word = value.strip().lower() if isinstance(value, str) else None
     if word in _TRUE_WORDS:
         return True
     if word in _FALSE_WORDS:
         return False
-    raise UndecodableReply('the "success" field is neither true nor false')
+    raise UndecodableReply('the "%s" field is neither true nor false' % name)
 
 
 def _as_int(value, name):
@@ -240,3 +259,89 @@ def _as_text_field(value, name):
     if isinstance(value, (bool, int, float)):
         return str(value)
     raise UndecodableReply('the "%s" field is not text' % name)
+
+
+def normalise_reply(document):
+    """A decoded reply in one shape for JSON and XML.
+
+    Top-level keys lower-cased, ``success`` a bool, ``total`` and ``expire`` ints (None when not a
+    number), record lists (``list``, ``bad``) as lists of dicts whatever the wrapping, and every other
+    value as text (None when empty), which is how a PHP/MySQL API hands values back.  Raises
+    :class:`UndecodableReply` for a document nested deeper than :data:`MAX_DEPTH`.
+    """
+    response = {}
+    for key, value in document.items():
+        key = str(key).strip().lower()
+        if key in _RECORD_LISTS:
+            response[key] = records_of(value)
+        elif key == 'success':
+            response[key] = as_bool(_xml_value(value))
+        elif key in ('total', 'expire'):
+            response[key] = _number(_xml_value(value))
+        else:
+            response[key] = _value(value, 1)
+    if 'list' not in response:
+        response['list'] = []
+    return response
+
+
+def records_of(value, depth=1):
+    """A list of records from whatever wraps them.
+
+    JSON gives a list, or an object keyed by id (a PHP associative array); XML gives None (empty),
+    ``{'item': [...]}`` or ``{'item': {...}}`` (one record).  A mapping of plain values is one record.
+    """
+    _check_depth(depth)
+    if value is None or value == '':
+        return []
+    if isinstance(value, list):
+        return [_record(item, depth + 1) for item in value]
+    if isinstance(value, dict):
+        children = [item for key, item in value.items() if not str(key).startswith(('@', '#'))]
+        if children and all(isinstance(item, (dict, list)) for item in children):
+            found = []
+            for item in children:
+                found.extend(records_of(item, depth + 1) if isinstance(item, list) else [_record(item, depth + 1)])
+            return found
+        return [_record(value, depth + 1)]
+    return [_record(value, depth + 1)]
+
+
+def as_text(value):
+    """A value as the API's text: integral floats without ``.0``, anything else by ``str``."""
+    if isinstance(value, float) and value.is_integer():  # not for inf and nan, which JSON may hold
+        return str(int(value))
+    return value if isinstance(value, str) else str(value)
+
+
+def _record(value, depth):
+    if isinstance(value, dict):
+        return dict((str(key), _value(item, depth + 1)) for key, item in value.items() if not str(key).startswith('@'))
+    return {'value': _value(value, depth + 1)}
+
+
+def _value(value, depth):
+    _check_depth(depth)
+    if isinstance(value, dict):
+        if set(value) <= set(['#text']) or all(str(key).startswith(('@', '#')) for key in value):
+            return _value(value.get('#text'), depth + 1)
+        return dict((str(key), _value(item, depth + 1)) for key, item in value.items() if not str(key).startswith('@'))
+    if isinstance(value, list):
+        return [_value(item, depth + 1) for item in value]
+    if value is None or value == '':
+        return None
+    if isinstance(value, bool):
+        return '1' if value else '0'
+    return as_text(value)
+
+
+def _check_depth(depth):
+    if depth > MAX_DEPTH:
+        raise UndecodableReply('the answer is nested more than %d levels deep, deeper than any ContactNow reply' % MAX_DEPTH)
+
+
+def _number(value):
+    try:
+        return int(float(str(value).strip()))
+    except (TypeError, ValueError, OverflowError):
+        return None

@@ -23,6 +23,7 @@ import re
 from urllib.parse import urlsplit
 
 from ansible.module_utils.basic import env_fallback
+from ansible.module_utils.common.validation import check_type_bool, check_type_int
 
 DEFAULT_API_URL = 'https://api.contactnow.8x8.com'
 
@@ -81,29 +82,23 @@ def require_seconds(value, name):
 
 
 def _as_int(value, name):
-    if isinstance(value, bool):
+    """ansible-core's int conversion, without its leniencies: no bool, no fraction, no 1e9 or 1_000."""
+    if isinstance(value, bool) or (isinstance(value, str) and not _INTEGER.match(value.strip())):
         raise OptionError('%s must be a whole number' % name)
-    if isinstance(value, int):
-        return value
     if isinstance(value, float) and value.is_integer():
-        return int(value)
-    if isinstance(value, str) and _INTEGER.match(value.strip()):
-        return int(value.strip())
-    raise OptionError('%s must be a whole number' % name)
+        value = int(value)  # older ansible-core refuses floats
+    try:
+        return check_type_int(value.strip() if isinstance(value, str) else value)
+    except (TypeError, ValueError, OverflowError):
+        raise OptionError('%s must be a whole number' % name) from None
 
 
 def _as_bool(value, name):
-    if isinstance(value, bool):
-        return value
-    if isinstance(value, int) and value in (0, 1):
-        return bool(value)
-    if isinstance(value, str):
-        word = value.strip().lower()
-        if word in ('1', 'true', 'yes', 'on', 'y', 't'):
-            return True
-        if word in ('0', 'false', 'no', 'off', 'n', 'f'):
-            return False
-    raise OptionError('%s must be true or false' % name)
+    """ansible-core's reading of true/false (yes/no, on/off, 1/0, ...), as a module's bool option has."""
+    try:
+        return check_type_bool(value)
+    except (TypeError, ValueError):
+        raise OptionError('%s must be true or false' % name) from None
 
 
 def _as_optional_text(value, name):
@@ -131,6 +126,9 @@ class ConnectionOptions:
     ``warnings`` lists what the caller should tell the user (modules: ``module.warn``; the lookup:
     ``display.warning``), for settings that work but weaken security.
     """
+
+    # A lookup also reads the contactnow_<option> variables, so its messages name them too.
+    read_from_variables = False
 
     def __init__(self, api_url=DEFAULT_API_URL, username=None, password=None, validate_certs=True,
                  ca_path=None, timeout=30, retries=3, response_format='json', cache=True, allow_insecure_http=False):
@@ -208,7 +206,9 @@ class ConnectionOptions:
     @classmethod
     def from_lookup(cls, lookup):
         """Build from a lookup plugin after set_options(); the lookup's docs declare the same names."""
-        return cls.from_mapping(dict((name, lookup.get_option(name)) for name in CONNECTION_OPTION_NAMES))
+        options = cls.from_mapping(dict((name, lookup.get_option(name)) for name in CONNECTION_OPTION_NAMES))
+        options.read_from_variables = True
+        return options
 
     def replaced(self, **changes):
         """A copy with some settings changed (keyword names as in the constructor), validated again."""
@@ -239,6 +239,12 @@ class ConnectionOptions:
     def require_credentials(self, purpose='get a token', password_name='password'):
         """Fail with an actionable message when username or password is missing for ``purpose``."""
         if not self.username:
-            raise OptionError('username is required to %s: set the username option or CONTACTNOW_USERNAME' % purpose)
+            raise OptionError('username is required to %s: %s' % (purpose, self._how_to_set('username')))
         if not self.password:
-            raise OptionError('%s is required to %s: set the password option or CONTACTNOW_PASSWORD' % (password_name, purpose))
+            raise OptionError('%s is required to %s: %s' % (password_name, purpose, self._how_to_set('password')))
+
+    def _how_to_set(self, name):
+        env_var = _CONNECTION_OPTIONS[name][1]
+        if self.read_from_variables:
+            return 'set the %s option, %s or the contactnow_%s variable' % (name, env_var, name)
+        return 'set the %s option or %s' % (name, env_var)

@@ -3,7 +3,7 @@
 # GNU General Public License v3.0+ (see COPYING or https://www.gnu.org/licenses/gpl-3.0.txt)
 # SPDX-License-Identifier: GPL-3.0-or-later
 
-"""Fixtures every unit test of the plugins shares: the clock, the fake token.php and the cache.
+"""Fixtures every unit test of the plugins shares: the clock, the fake API (two levels) and the cache.
 
 The collection's modules are imported inside the fixtures, not here: pytest imports this file
 before any test module, and the lookup's tests install Ansible's collection loader first when
@@ -30,6 +30,13 @@ def api(clock):
     """token.php with two accounts (fake_api.USERNAME and OTHER_USERNAME) and no tokens yet."""
     from ansible_collections.eightbyeight.contactnow.tests.unit.plugins.fake_api import FakeApi
     return FakeApi(clock)
+
+
+@pytest.fixture
+def server(clock):
+    """token.php and the records APIs as the client's transport (fake_api.FakeServer), no tokens yet."""
+    from ansible_collections.eightbyeight.contactnow.tests.unit.plugins.fake_api import FakeServer
+    return FakeServer(clock)
 
 
 @pytest.fixture

@@ -3,7 +3,14 @@
 # GNU General Public License v3.0+ (see COPYING or https://www.gnu.org/licenses/gpl-3.0.txt)
 # SPDX-License-Identifier: GPL-3.0-or-later
 
-"""One stateful fake of token.php for every unit test, with the client interface the plugins use.
+"""The unit tests' one model of the API: constants, fakes and the renderer, shared by every test.
+
+- :class:`FakeApi` is token.php at the client's interface (what TokenManager calls);
+- :class:`FakeServer` is token.php and the records APIs one level down, a session behind the real
+  client, rendering replies with the sandbox's own renderer (tests/sandbox).
+
+The rest of this docstring is about FakeApi, one stateful fake of token.php with the client
+interface the plugins use.
 
 It keeps what the real API keeps -- accounts and their passwords, tokens bound to an account and an
 address with an expiry on the test's clock, failed sign-ins per account -- and answers the four
@@ -33,21 +40,26 @@ __metaclass__ = type
 import collections
 import contextlib
 import fcntl
+import importlib.util
 import json
 import os
 import time
 
+from urllib.parse import parse_qsl, urlsplit
+
 from ansible_collections.eightbyeight.contactnow.plugins.module_utils._client import (
     AuthenticationError,
+    ContactNowClient,
     ExpiredTokenError,
     InvalidTokenError,
+    RetryPolicy,
     Token,
 )
 
 HOST = 'api.example.test'
 API_URL = 'https://%s' % HOST
 USERNAME = 'alice'
-PASSWORD = 'Old-Secret-1'
+PASSWORD = 'Old+Secret/1&x=y'  # characters a form or a URL must encode
 OTHER_USERNAME = 'bob'
 OTHER_PASSWORD = 'Bobs-Secret-9'
 START = 1700000000
@@ -115,8 +127,9 @@ class FakeApi:
     """token.php in memory (or in a shared file): the client interface plus views for the tests."""
 
     def __init__(self, clock, accounts=None, lifetime=LIFETIME, here=HERE, host=HOST, lockout_after=None,
-                 shared_dir=None, get_delay=0.0):
+                 shared_dir=None, get_delay=0.0, token_pattern='token-%d'):
         self.clock = clock
+        self.token_pattern = token_pattern  # the n-th token issued is token_pattern % n
         self.here = here
         self.host = host
         self.lockout_after = lockout_after
@@ -202,6 +215,12 @@ class FakeApi:
         with self._store.transaction() as state:
             state['tokens'].clear()
 
+    def expire_all(self):
+        """Every token given out so far has just expired."""
+        with self._store.transaction() as state:
+            for grant in state['tokens'].values():
+                grant[2] = int(self.clock() - 1)
+
     def set_password(self, username, password):
         """The account's password changed elsewhere (or the account is created)."""
         with self._store.transaction() as state:
@@ -284,7 +303,7 @@ class FakeApi:
 
     def _issue(self, state, username, address, lifetime):
         state['serial'] += 1
-        token = 'token-%d' % state['serial']
+        token = self.token_pattern % state['serial']
         state['tokens'][token] = [username, address, int(self.clock() + lifetime)]
         return Token(token, state['tokens'][token][2])
 
@@ -296,3 +315,173 @@ class FakeApi:
         if grant[2] <= self.clock():
             raise ExpiredTokenError('the token has expired ("Expired token")', action=action, host=self.host)
         return grant
+
+
+# -- the other APIs, one level down: a session behind the real client ---------------------------------
+
+
+def _sandbox_records():
+    """The sandbox's records API module, loaded in process: its renderer is the one the tests use."""
+    path = os.path.join(os.path.dirname(os.path.abspath(__file__)), '..', '..', 'sandbox', 'contactnow_sandbox_records.py')
+    spec = importlib.util.spec_from_file_location('contactnow_sandbox_records_for_units', path)
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module
+
+
+render = _sandbox_records().render
+
+
+def client_over(server, options):
+    """The real ContactNowClient with ``server`` as its transport, retrying without sleeping."""
+    return ContactNowClient(options, session=server, retry_policy=RetryPolicy(options.retries, sleep=lambda s: None))
+
+
+class FakeResponse:
+    """What the transport's post() returns, preloaded: status_code, headers, content, close()."""
+
+    def __init__(self, status, content):
+        self.status_code = status
+        self.content = content
+        self.headers = {'Content-Type': 'text/html; charset=UTF-8'}
+
+    def close(self):
+        pass
+
+
+def response(body, status=200):
+    return FakeResponse(status, body)
+
+
+class FakeServer:
+    """token.php and a records API in memory, as a session with the transport's post().
+
+    ``faults``: action -> list of exceptions to raise; with ``after=True`` the action is carried out
+    first (the reply is lost), else never (nothing reached the server).
+    """
+
+    def __init__(self, clock):
+        self.clock = clock
+        # token.php is the one fake of it, FakeApi; this class answers for it over HTTP.
+        self.token_php = FakeApi(clock, accounts={USERNAME: PASSWORD}, token_pattern='bd932b76%032x')  # 40 hex digits, as the API's
+        self.rows = {('database', 'campaigns'): [
+            {'id': '1', 'name': 'Spring renewals', 'type': 'outbound'},
+            {'id': '2', 'name': 'Inbound support', 'type': 'inbound'},
+        ]}
+        self.next_id = 10
+        self.requests = []
+        self.faults = {}
+        self.expired_reply = dict(success=False, error='Expired token', expire=-1)
+
+    def fault(self, action, exception, after=False):
+        self.faults.setdefault(action, []).append((exception, after))
+
+    def post(self, url, params=None, data=None, headers=None, **kwargs):
+        query = dict(params or {})
+        path = urlsplit(url).path
+        # A fault before the action strikes before the body is read (the client may check that it
+        # was not), so it needs the action from the query string: the way writes are sent.
+        fault = self._fault(query.get('action'))
+        if fault and not fault[1]:
+            self.requests.append(dict(path=path, action=query['action'], query=query, form={}, headers=headers or {},
+                                      body=None, url=url))
+            return self._fail(fault[0])
+        form, data = self._payload(data, headers or {})
+        args = dict(query, **form)
+        action = args.get('action')
+        self.requests.append(dict(path=path, action=action, query=query, form=form, headers=headers or {},
+                                  body=data, url=url))
+        if 'action' not in query:
+            fault = self._fault(action)
+            if fault and not fault[1]:
+                return self._fail(fault[0])  # after the body was read: for reads, which are retried anyway
+        if path.endswith('/token.php'):
+            reply = self._token(args)
+        else:
+            reply = self._records(path.rsplit('/', 1)[1][:-len('.php')], args, data)
+        if fault:
+            return self._fail(fault[0])
+        return response(render(reply, args.get('format') or 'json'))
+
+    def _fault(self, action):
+        return self.faults.get(action) and self.faults[action].pop(0)
+
+    @staticmethod
+    def _payload(data, headers):
+        """(form, raw body) from a form dict, bytes, or a file-like body with its Content-Type header."""
+        if isinstance(data, dict):
+            return dict(data), None
+        if hasattr(data, 'read'):
+            data = data.read()
+        if headers.get('Content-Type', '').startswith('application/x-www-form-urlencoded'):
+            return dict(parse_qsl(data.decode('utf-8'))), None
+        return {}, data
+
+    @staticmethod
+    def _fail(outcome):
+        if isinstance(outcome, FakeResponse):
+            return outcome
+        raise outcome
+
+    def _token(self, args):
+        assert args['action'] == 'get'
+        try:
+            token = self.token_php.get_token(args['username'], args['password'], args.get('address'))
+        except AuthenticationError:
+            return dict(success=False, error='Authentication failure')
+        return dict(success=True, token=token.token, expire=token.expire)
+
+    def _records(self, script, args, body):
+        token = args.get('token')
+        if token not in self.tokens:
+            return dict(success=False, error='Unknown token')
+        if self.tokens[token] <= self.clock():
+            return dict(self.expired_reply)
+        rows = self.rows.setdefault((script, args['method']), [])
+        if args['action'] == 'read':
+            filters = dict((k, v) for k, v in args.items() if k not in ('token', 'method', 'action', 'format'))
+            found = [row for row in rows if all(row.get(k) == v for k, v in filters.items())]
+            return dict(success=True, total=len(found), list=found)
+        records = json.loads(body.decode('utf-8'))
+        if args['action'] == 'create':
+            bad = [r for r in records if not r.get('name')]
+            for record in records:
+                if record.get('name'):
+                    self.next_id += 1
+                    rows.append(dict(((k, str(v)) for k, v in record.items()), id=str(self.next_id)))
+            reply = dict(success=True, total=len(records) - len(bad), key=str(self.next_id))
+            if bad:
+                reply['bad'] = bad
+            return reply
+        changed = 0
+        for record in records:
+            for row in rows:
+                if row['id'] == str(record['id']):
+                    if args['action'] == 'delete':
+                        rows.remove(row)
+                        changed += 1
+                    elif any(row.get(k) != str(v) for k, v in record.items()):
+                        row.update((k, str(v)) for k, v in record.items())
+                        changed += 1
+                    break
+        return dict(success=True, total=changed)
+
+    @property
+    def actions(self):
+        return [(request['path'].rsplit('/', 1)[1], request['action']) for request in self.requests]
+
+    @property
+    def tokens(self):
+        """token -> expire of every token token.php gave out and still holds."""
+        return dict((token, grant.expire) for token, grant in self.token_php.tokens.items())
+
+    def expire_all(self):
+        self.token_php.expire_all()
+
+
+def reset():
+    return ConnectionResetError(104, 'Connection reset by peer')
+
+
+def refused():
+    return ConnectionRefusedError(111, 'Connection refused')

@@ -5,7 +5,7 @@
 
 """Unit tests of the contactnow_api lookup: records out, one get for many evaluations, clean errors.
 
-The server is test_api's in-memory fake behind the real client; the forked fan-out over many
+The server is fake_api.FakeServer behind the real client; the forked fan-out over many
 hosts is covered by the integration target lookup_contactnow_api.
 """
 
@@ -13,81 +13,22 @@ from __future__ import absolute_import, division, print_function
 
 __metaclass__ = type
 
-import atexit
-import os
-import shutil
-import tempfile
-
 import pytest
 
+from ansible.errors import AnsibleLookupError
+from ansible.parsing.dataloader import DataLoader
+from ansible.plugins.loader import lookup_loader
+from ansible.template import Templar
 
-def _install_collection_loader():
-    """Outside ansible-test (plain pytest), make this checkout importable as the collection."""
-    from ansible.utils.collection_loader import AnsibleCollectionConfig
-    if AnsibleCollectionConfig.collection_finder is not None:  # ansible-test installs its own
-        return
-    collection = os.path.abspath(__file__)
-    for dummy in range(5):  # .../contactnow/tests/unit/plugins/lookup/<this file>
-        collection = os.path.dirname(collection)
-    if collection.split(os.sep)[-3:] == ['ansible_collections', 'eightbyeight', 'contactnow']:
-        root = os.path.dirname(os.path.dirname(os.path.dirname(collection)))
-    else:
-        root = tempfile.mkdtemp(prefix='contactnow-units-')
-        atexit.register(shutil.rmtree, root, True)
-        os.makedirs(os.path.join(root, 'ansible_collections', 'eightbyeight'))
-        os.symlink(collection, os.path.join(root, 'ansible_collections', 'eightbyeight', 'contactnow'))
-    from ansible.plugins.loader import init_plugin_loader
-    init_plugin_loader([root])
-
-
-_install_collection_loader()
-
-from ansible.errors import AnsibleLookupError  # noqa: E402
-from ansible.parsing.dataloader import DataLoader  # noqa: E402
-from ansible.plugins.loader import lookup_loader  # noqa: E402
-from ansible.template import Templar  # noqa: E402
-
-from ansible_collections.eightbyeight.contactnow.plugins.module_utils._cache import TokenCache  # noqa: E402
-from ansible_collections.eightbyeight.contactnow.plugins.module_utils._client import ContactNowClient, RetryPolicy  # noqa: E402
-from ansible_collections.eightbyeight.contactnow.plugins.module_utils._token import TokenManager  # noqa: E402
-from ansible_collections.eightbyeight.contactnow.tests.unit.plugins.clock import Clock  # noqa: E402
-from ansible_collections.eightbyeight.contactnow.tests.unit.plugins.module_utils.test_api import (  # noqa: E402
-    API_URL,
-    PASSWORD,
-    START,
-    USERNAME,
-    FakeServer,
-)
+from ansible_collections.eightbyeight.contactnow.tests.unit.plugins.fake_api import API_URL, PASSWORD, USERNAME, client_over
 
 LOOKUP = 'eightbyeight.contactnow.contactnow_api'
 
 
-@pytest.fixture(autouse=True)
-def clean_environment(monkeypatch, tmp_path):
-    for name in list(os.environ):
-        if name.startswith('CONTACTNOW_'):
-            monkeypatch.delenv(name)
-    monkeypatch.setenv('XDG_CACHE_HOME', str(tmp_path / 'xdg'))
-
-
 @pytest.fixture
-def server():
-    return FakeServer(Clock(START))
-
-
-@pytest.fixture
-def built(monkeypatch, server, tmp_path):
-    managers = []
-
-    def token_manager(self, options, address):
-        client = ContactNowClient(options, session=server, retry_policy=RetryPolicy(options.retries, sleep=lambda s: None))
-        manager = TokenManager(options, client=client, cache=TokenCache(str(tmp_path / 'cache')), address=address,
-                               now=server.clock)
-        managers.append(manager)
-        return manager
-
-    monkeypatch.setattr(lookup_loader.get(LOOKUP).__class__, '_token_manager', token_manager)
-    return managers
+def fake_client(server):
+    """The real client over the fake server (see conftest.built)."""
+    return lambda options: client_over(server, options)
 
 
 def run(*terms, **kwargs):

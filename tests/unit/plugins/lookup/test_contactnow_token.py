@@ -13,49 +13,21 @@ from __future__ import absolute_import, division, print_function
 
 __metaclass__ = type
 
-import atexit
 import multiprocessing
 import os
-import shutil
-import tempfile
 import time
 
 import pytest
 
+from ansible import constants as C
+from ansible.errors import AnsibleError
+from ansible.parsing.dataloader import DataLoader
+from ansible.plugins.loader import lookup_loader
+from ansible.template import Templar
 
-def _collections_root():
-    """A directory holding ansible_collections/eightbyeight/contactnow for this checkout."""
-    collection = os.path.abspath(__file__)
-    for dummy in range(5):  # .../contactnow/tests/unit/plugins/lookup/<this file>
-        collection = os.path.dirname(collection)
-    if collection.split(os.sep)[-3:] == ['ansible_collections', 'eightbyeight', 'contactnow']:
-        return os.path.dirname(os.path.dirname(os.path.dirname(collection)))
-    # A plain checkout (or a path pytest resolved through a symlink): link it into a private tree.
-    root = tempfile.mkdtemp(prefix='contactnow-units-')
-    atexit.register(shutil.rmtree, root, True)
-    os.makedirs(os.path.join(root, 'ansible_collections', 'eightbyeight'))
-    os.symlink(collection, os.path.join(root, 'ansible_collections', 'eightbyeight', 'contactnow'))
-    return root
-
-
-def _install_collection_loader():
-    from ansible.utils.collection_loader import AnsibleCollectionConfig
-    if AnsibleCollectionConfig.collection_finder is None:  # ansible-test installs its own
-        from ansible.plugins.loader import init_plugin_loader
-        init_plugin_loader([_collections_root()])
-
-
-_install_collection_loader()
-
-from ansible import constants as C  # noqa: E402
-from ansible.errors import AnsibleError  # noqa: E402
-from ansible.parsing.dataloader import DataLoader  # noqa: E402
-from ansible.plugins.loader import lookup_loader  # noqa: E402
-from ansible.template import Templar  # noqa: E402
-
-from ansible_collections.eightbyeight.contactnow.plugins.module_utils._cache import TokenCache  # noqa: E402
-from ansible_collections.eightbyeight.contactnow.plugins.module_utils._token import TokenManager  # noqa: E402
-from ansible_collections.eightbyeight.contactnow.tests.unit.plugins.fake_api import (  # noqa: E402
+from ansible_collections.eightbyeight.contactnow.plugins.module_utils._cache import TokenCache
+from ansible_collections.eightbyeight.contactnow.plugins.module_utils._token import TokenManager
+from ansible_collections.eightbyeight.contactnow.tests.unit.plugins.fake_api import (
     API_URL,
     HOST,
     LIFETIME,
@@ -76,28 +48,10 @@ except ImportError:  # pragma: no cover
 LOOKUP = 'eightbyeight.contactnow.contactnow_token'
 
 
-@pytest.fixture(autouse=True)
-def clean_environment(monkeypatch, tmp_path):
-    for name in list(os.environ):
-        if name.startswith('CONTACTNOW_'):
-            monkeypatch.delenv(name)
-    monkeypatch.setenv('XDG_CACHE_HOME', str(tmp_path / 'xdg'))
-    # No ansible.cfg: the ini tests point the config manager at their own file.
-    monkeypatch.setattr(C.config, '_config_file', None)
-
-
 @pytest.fixture
-def built(monkeypatch, api, clock, cache):
-    """Every TokenManager the lookup builds, talking to the fake API through a cache in tmp_path."""
-    managers = []
-
-    def token_manager(self, options, address):
-        manager = TokenManager(options, client=api, cache=TokenCache(cache.directory), address=address, now=clock)
-        managers.append(manager)
-        return manager
-
-    monkeypatch.setattr(lookup_loader.get(LOOKUP).__class__, '_token_manager', token_manager)
-    return managers
+def fake_client(api):
+    """The lookup's TokenManager talks to the fake token.php directly (see conftest.built)."""
+    return lambda options: api
 
 
 def new_lookup(variables=None):
@@ -332,6 +286,14 @@ def test_missing_username_names_the_option(built):
         new_lookup().run([], password=PASSWORD)
 
 
+@pytest.mark.parametrize('missing, given', [('username', dict(password=PASSWORD)), ('password', dict(username=USERNAME))])
+def test_a_missing_credential_names_every_place_the_lookup_reads_it(built, missing, given):
+    with pytest.raises(AnsibleError) as failure:
+        new_lookup().run([], api_url=API_URL, **given)
+    assert str(failure.value).endswith('set the {0} option, CONTACTNOW_{1} or the contactnow_{0} variable'
+                                       .format(missing, missing.upper()))
+
+
 def test_bad_api_url(built):
     with pytest.raises(AnsibleError, match='api_url must'):
         run(api_url='ftp://example.test')
@@ -412,7 +374,7 @@ def test_allow_insecure_http_from_a_variable_and_the_ini(built, tmp_path, monkey
 
 
 def test_validate_certs_false_draws_a_warning(built, monkeypatch):
-    from ansible_collections.eightbyeight.contactnow.plugins.lookup import contactnow_token as plugin
+    from ansible_collections.eightbyeight.contactnow.plugins.plugin_utils import _lookup_base as plugin
     warnings = []
     monkeypatch.setattr(plugin.display, 'warning', warnings.append)
     run(validate_certs=False)

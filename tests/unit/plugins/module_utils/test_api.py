@@ -5,8 +5,9 @@
 
 """ApiCall (contactnow_api) over the real client, against an in-memory server with the API's semantics.
 
-The fake is a session (the client's transport interface, ``post()``): token.php (get) and a records API on the other scripts, with the
-token rules, JSON or XML replies, and scripted faults per action.  So these tests also pin down
+The fake is fake_api.FakeServer, a session (the client's transport interface, ``post()``): token.php
+(get) and a records API on the other scripts, with the token rules, JSON or XML replies, and
+scripted faults per action.  So these tests also pin down
 what goes on the wire: reads in the POST form, writes as a JSON body with the arguments in the
 query string, and the token in no message.
 """
@@ -20,209 +21,31 @@ import socket
 
 import pytest
 
-from urllib.parse import parse_qsl, urlsplit
-
 from ansible_collections.eightbyeight.contactnow.plugins.module_utils._api import (
     ApiCall,
     WriteOutcomeUnknown,
     check_request,
     form_values,
-    normalise_reply,
-    records_of,
 )
-from ansible_collections.eightbyeight.contactnow.plugins.module_utils._client import (
-    ContactNowClient,
-    ContactNowError,
-    RetryPolicy,
-)
-from ansible_collections.eightbyeight.contactnow.plugins.module_utils._decode import decode_reply
+from ansible_collections.eightbyeight.contactnow.plugins.module_utils._client import ContactNowError
+from ansible_collections.eightbyeight.contactnow.plugins.module_utils._decode import decode_reply, normalise_reply, records_of
 from ansible_collections.eightbyeight.contactnow.plugins.module_utils._options import ConnectionOptions, OptionError
 from ansible_collections.eightbyeight.contactnow.plugins.module_utils._token import TokenManager
-from ansible_collections.eightbyeight.contactnow.tests.unit.plugins.clock import Clock
-
-API_URL = 'https://api.example.test/api'
-USERNAME = 'apiuser'
-PASSWORD = 'S3cr3t+pass/word&x=y'
-START = 1800000000.0
-LIFETIME = 43200
-
-
-class FakeResponse:
-    """What the transport's post() returns, preloaded: status_code, headers, content, close()."""
-
-    def __init__(self, status, content):
-        self.status_code = status
-        self.content = content
-        self.headers = {'Content-Type': 'text/html; charset=UTF-8'}
-
-    def close(self):
-        pass
-
-
-def response(body, status=200):
-    return FakeResponse(status, body)
-
-
-def to_xml(tag, value):
-    if isinstance(value, dict):
-        return '<%s>%s</%s>' % (tag, ''.join(to_xml(k, v) for k, v in value.items()), tag)
-    if isinstance(value, list):
-        return '<%s>%s</%s>' % (tag, ''.join(to_xml('item', v) for v in value), tag)
-    if isinstance(value, bool):
-        value = int(value)
-    if value in (None, ''):
-        return '<%s/>' % tag
-    return '<%s>%s</%s>' % (tag, value, tag)
-
-
-class FakeServer:
-    """token.php and a records API in memory, as a session with the transport's post().
-
-    ``faults``: action -> list of exceptions to raise; with ``after=True`` the action is carried out
-    first (the reply is lost), else never (nothing reached the server).
-    """
-
-    def __init__(self, clock):
-        self.clock = clock
-        self.tokens = {}
-        self.serial = 0
-        self.rows = {('database', 'campaigns'): [
-            {'id': '1', 'name': 'Spring renewals', 'type': 'outbound'},
-            {'id': '2', 'name': 'Inbound support', 'type': 'inbound'},
-        ]}
-        self.next_id = 10
-        self.requests = []
-        self.faults = {}
-        self.expired_reply = dict(success=False, error='Expired token', expire=-1)
-
-    def fault(self, action, exception, after=False):
-        self.faults.setdefault(action, []).append((exception, after))
-
-    def post(self, url, params=None, data=None, headers=None, **kwargs):
-        query = dict(params or {})
-        path = urlsplit(url).path
-        # A fault before the action strikes before the body is read (the client may check that it
-        # was not), so it needs the action from the query string: the way writes are sent.
-        fault = self._fault(query.get('action'))
-        if fault and not fault[1]:
-            self.requests.append(dict(path=path, action=query['action'], query=query, form={}, headers=headers or {},
-                                      body=None, url=url))
-            return self._fail(fault[0])
-        form, data = self._payload(data, headers or {})
-        args = dict(query, **form)
-        action = args.get('action')
-        self.requests.append(dict(path=path, action=action, query=query, form=form, headers=headers or {},
-                                  body=data, url=url))
-        if 'action' not in query:
-            fault = self._fault(action)
-            if fault and not fault[1]:
-                return self._fail(fault[0])  # after the body was read: for reads, which are retried anyway
-        if path.endswith('/token.php'):
-            reply = self._token(args)
-        else:
-            reply = self._records(path.rsplit('/', 1)[1][:-len('.php')], args, data)
-        if fault:
-            return self._fail(fault[0])
-        if args.get('format') == 'xml':
-            return response(('<?xml version="1.0"?>\n' + to_xml('result', reply)).encode('utf-8'))
-        return response(json.dumps(reply).encode('utf-8'))
-
-    def _fault(self, action):
-        return self.faults.get(action) and self.faults[action].pop(0)
-
-    @staticmethod
-    def _payload(data, headers):
-        """(form, raw body) from a form dict, bytes, or a file-like body with its Content-Type header."""
-        if isinstance(data, dict):
-            return dict(data), None
-        if hasattr(data, 'read'):
-            data = data.read()
-        if headers.get('Content-Type', '').startswith('application/x-www-form-urlencoded'):
-            return dict(parse_qsl(data.decode('utf-8'))), None
-        return {}, data
-
-    @staticmethod
-    def _fail(outcome):
-        if isinstance(outcome, FakeResponse):
-            return outcome
-        raise outcome
-
-    def _token(self, args):
-        assert args['action'] == 'get' and (args['username'], args['password']) == (USERNAME, PASSWORD)
-        for token, expire in self.tokens.items():
-            if expire > self.clock():
-                return dict(success=True, token=token, expire=expire)
-        self.serial += 1
-        token = '%040x' % (0xabc000 + self.serial)
-        self.tokens[token] = int(self.clock() + LIFETIME)
-        return dict(success=True, token=token, expire=self.tokens[token])
-
-    def _records(self, script, args, body):
-        token = args.get('token')
-        if token not in self.tokens:
-            return dict(success=False, error='Unknown token')
-        if self.tokens[token] <= self.clock():
-            return dict(self.expired_reply)
-        rows = self.rows.setdefault((script, args['method']), [])
-        if args['action'] == 'read':
-            filters = dict((k, v) for k, v in args.items() if k not in ('token', 'method', 'action', 'format'))
-            found = [row for row in rows if all(row.get(k) == v for k, v in filters.items())]
-            return dict(success=True, total=len(found), list=found)
-        records = json.loads(body.decode('utf-8'))
-        if args['action'] == 'create':
-            bad = [r for r in records if not r.get('name')]
-            for record in records:
-                if record.get('name'):
-                    self.next_id += 1
-                    rows.append(dict(((k, str(v)) for k, v in record.items()), id=str(self.next_id)))
-            reply = dict(success=True, total=len(records) - len(bad), key=str(self.next_id))
-            if bad:
-                reply['bad'] = bad
-            return reply
-        changed = 0
-        for record in records:
-            for row in rows:
-                if row['id'] == str(record['id']):
-                    if args['action'] == 'delete':
-                        rows.remove(row)
-                        changed += 1
-                    elif any(row.get(k) != str(v) for k, v in record.items()):
-                        row.update((k, str(v)) for k, v in record.items())
-                        changed += 1
-                    break
-        return dict(success=True, total=changed)
-
-    @property
-    def actions(self):
-        return [(request['path'].rsplit('/', 1)[1], request['action']) for request in self.requests]
-
-    def expire_all(self):
-        for token in self.tokens:
-            self.tokens[token] = int(self.clock() - 1)
-
-
-def reset():
-    return ConnectionResetError(104, 'Connection reset by peer')
-
-
-def refused():
-    return ConnectionRefusedError(111, 'Connection refused')
-
-
-@pytest.fixture
-def clock():
-    return Clock(START)
-
-
-@pytest.fixture
-def server(clock):
-    return FakeServer(clock)
+from ansible_collections.eightbyeight.contactnow.tests.unit.plugins.fake_api import (
+    API_URL,
+    PASSWORD,
+    USERNAME,
+    client_over,
+    refused,
+    render,
+    reset,
+    response,
+)
 
 
 def api_call(server, cache, clock, **overrides):
     options = ConnectionOptions(**dict(dict(api_url=API_URL, username=USERNAME, password=PASSWORD), **overrides))
-    client = ContactNowClient(options, session=server, retry_policy=RetryPolicy(options.retries, sleep=lambda s: None))
-    return ApiCall(options, manager=TokenManager(options, client=client, cache=cache, now=clock))
+    return ApiCall(options, manager=TokenManager(options, client=client_over(server, options), cache=cache, now=clock))
 
 
 def tokens_in(server, text):
@@ -457,7 +280,7 @@ def test_form_values():
 def test_xml_and_json_documents_normalise_alike(records):
     reply = dict(success=True, total=len(records), list=records)
     from_json = normalise_reply(decode_reply(json.dumps(reply)).document)
-    from_xml = normalise_reply(decode_reply('<?xml version="1.0"?>\n' + to_xml('result', reply)).document)
+    from_xml = normalise_reply(decode_reply(render(reply, 'xml')).document)
     assert from_json == from_xml
     assert from_json['list'] == [dict((k, v or None) for k, v in record.items()) for record in records]
 
@@ -474,3 +297,44 @@ def test_records_from_every_wrapping():
     assert records_of({'1': {'id': '1'}, '2': {'id': '2'}}) == [{'id': '1'}, {'id': '2'}]  # PHP associative array
     assert records_of({'id': '1', 'name': 'x'}) == [{'id': '1', 'name': 'x'}]
     assert records_of({'record': [{'id': '1', '@type': 'x', 'name': {'#text': 'n', '@lang': 'en'}}]}) == [{'id': '1', 'name': 'n'}]
+
+
+# -- hostile replies -----------------------------------------------------------------------------------
+
+
+def deeply_nested_xml(levels=20000):
+    return ('<?xml version="1.0"?>\n<result><success>1</success><total>1</total><list>' + '<item>' * levels
+            + '</item>' * levels + '</list></result>').encode('ascii')
+
+
+def test_a_deeply_nested_reply_to_a_write_may_have_been_written(server, cache, clock):
+    server.fault('create', response(deeply_nested_xml()), after=True)
+    with pytest.raises(WriteOutcomeUnknown) as failure:
+        api_call(server, cache, clock).run('ecnow', 'ecnow_records', 'create', data=[{'name': 'Ada'}])
+    message = str(failure.value)
+    assert 'nested more than' in message and 'may have carried out the create' in message
+    assert server.actions.count(('ecnow.php', 'create')) == 1 and len(server.rows[('ecnow', 'ecnow_records')]) == 1
+
+
+def test_a_deeply_nested_reply_to_a_read_is_an_undecodable_reply(server, cache, clock):
+    server.fault('read', response(deeply_nested_xml()), after=True)
+    server.fault('read', response(deeply_nested_xml()), after=True)
+    with pytest.raises(ContactNowError) as failure:
+        api_call(server, cache, clock, retries=1).run('database', 'campaigns')
+    assert 'nested more than' in str(failure.value) and '\n' not in str(failure.value)
+
+
+def test_a_page_echoing_the_token_in_a_long_title_shows_no_part_of_it(server, cache, clock):
+    call = api_call(server, cache, clock, retries=0)
+    call.run('database', 'campaigns')
+    token = list(server.tokens)[0]
+    # The token straddles the 80th character of the title, where the title used to be cut.
+    title = 'Request rejected: POST /api/ecnow.php?token=%s&method=ecnow_records' % token
+    assert title.index(token) < 80 < title.index(token) + len(token)
+    server.fault('create', response(('<!DOCTYPE html><html><head><title>%s</title></head></html>' % title).encode('ascii')),
+                 after=True)
+    with pytest.raises(ContactNowError) as failure:
+        call.run('ecnow', 'ecnow_records', 'create', data=[{'name': 'Ada'}])
+    message = str(failure.value)
+    assert 'token=********&method' in message
+    assert token[:8] not in message

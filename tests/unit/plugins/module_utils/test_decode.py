@@ -13,7 +13,12 @@ import json
 
 import pytest
 
-from ansible_collections.eightbyeight.contactnow.plugins.module_utils._decode import UndecodableReply, decode_reply
+from ansible_collections.eightbyeight.contactnow.plugins.module_utils._decode import (
+    MAX_DEPTH,
+    UndecodableReply,
+    decode_reply,
+    normalise_reply,
+)
 
 TOKEN = 'bd932b769fc7263316345627d0a9ef3b8f8d1f8d'
 EXPIRE = 1307975676
@@ -430,3 +435,27 @@ def test_old_xmltodict_without_disable_entities_still_decodes(monkeypatch):
         return real_parse(text)
     monkeypatch.setattr(xmltodict, 'parse', old_parse)
     assert decode_reply('<result><success>1</success><expire>%d</expire></result>' % EXPIRE) == {'success': True, 'expire': EXPIRE}
+
+
+def test_normalising_a_deeply_nested_document_stops_at_the_bound():
+    document = {'success': '1', 'list': None}
+    inner = document
+    for dummy in range(5000):
+        inner['list'] = {'item': {}}
+        inner = inner['list']['item']
+    with pytest.raises(UndecodableReply) as failure:
+        normalise_reply(document)
+    assert 'nested more than %d levels deep' % MAX_DEPTH in str(failure.value)
+
+
+def test_an_html_title_is_kept_whole_for_the_scrub_that_follows():
+    title = 'x' * 70 + ' token=' + 'f' * 40
+    with pytest.raises(UndecodableReply) as failure:
+        decode_reply('<!DOCTYPE html><html><title>%s</title></html>' % title)
+    assert title in str(failure.value)
+
+
+def test_infinite_and_nan_numbers_in_other_fields_are_kept_as_text():
+    reply = decode_reply('{"success":true,"rate":Infinity,"mean":NaN,"list":[{"n":-Infinity}]}')
+    assert reply['success'] is True
+    assert (reply.response['rate'], reply.response['mean'], reply.response['list']) == ('inf', 'nan', [{'n': '-inf'}])
