@@ -44,7 +44,7 @@ attributes:
       - Reads are sent (they change nothing). For the token, a cached token that has not expired is used as it is,
         even with less than O(min_ttl) left, since renewing it would C(delete) the token other hosts hold. Without
         one, C(get) is sent (it returns the account's current token, or issues one). When the API refuses the token,
-        one more C(get) and the read are sent. Nothing else: never C(delete), never a write, and the token cache is
+        one more C(get) and the read are sent. Nothing else -- never C(delete), never a write, and the token cache is
         not written.
       - Writes (V(create), V(update), V(delete)) are not sent, and no token is asked for; C(changed) is predicted
         V(true) and no reply is returned.

@@ -164,7 +164,7 @@ live_password:
   description:
     - Which of the two passwords the account accepts after the run, as far as the module could establish. Never a
       password value. Returned on success B(and on failure); decide on this field, never on the message.
-    - V(current) -- the account provably still has the current password: the API refused O(new_password) itself
+    - V(current) -- the account provably still has the current password; the API refused O(new_password) itself
       (a password rule) and C(get) with it was refused too, or nothing needed to be sent. In check mode, the
       account's state before the run.
     - V(new) -- C(get) with O(new_password) succeeded.
