@@ -24,7 +24,11 @@ description:
     Reads are retried on transient faults (see O(retries)).
   - Replies in JSON and XML give identical records.
   - The lookup runs on the B(controller), so the token is the controller's.
-  - Lookups are evaluated in check mode too, so this lookup reads (and may send C(get)) during a C(--check) run.
+  - Lookups are evaluated in check mode exactly as in a real run (Ansible does not tell a lookup it is in check
+    mode), so during a C(--check) run this lookup sends what it always sends -- its read, and for its token, as
+    needed, C(validate), C(get), and, to renew a token with less than O(min_ttl) left, C(delete) and C(get) -- and
+    writes the token cache. Its read changes nothing; use a low O(min_ttl) in plays run with C(--check) when other
+    hosts share the account's token.
   - Each option is taken from, highest precedence first, the lookup's keyword arguments, the Ansible
     variable C(contactnow_<option>), the environment variable C(CONTACTNOW_<OPTION>), the
     C([contactnow]) section of C(ansible.cfg) (never for O(password)), and finally the default.

@@ -23,7 +23,10 @@ description:
   - The lookup runs on the B(controller). Tokens are bound to the IP address that requests them, so
     the token is authorised for the controller's address unless O(address) names another one.
     Use the M(eightbyeight.contactnow.contactnow_token) module to get a token on a managed host.
-  - Lookups are evaluated in check mode too, so this lookup may send C(get) during a C(--check) run.
+  - Lookups are evaluated in check mode exactly as in a real run (Ansible does not tell a lookup it is in check
+    mode), so during a C(--check) run this lookup sends what it always sends as needed -- C(validate), C(get), and,
+    to renew a token with less than O(min_ttl) left, C(delete) and C(get); it writes the token cache too. Use the
+    M(eightbyeight.contactnow.contactnow_token) module, which sends at most C(validate) in check mode, to preview.
   - Each option is taken from, highest precedence first, the lookup's keyword arguments, the Ansible
     variable C(contactnow_<option>), the environment variable C(CONTACTNOW_<OPTION>), the
     C([contactnow]) section of C(ansible.cfg) (never for O(password)), and finally the default.

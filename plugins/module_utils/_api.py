@@ -77,13 +77,15 @@ class ApiCall:
         self.options = options
         self.manager = manager or TokenManager(options, address=address, now=now)
         self.client = self.manager.client
+        # Every token a request carried: the module masks them in what it returns (a reply may echo one).
+        self.tokens_sent = set()
 
     def run(self, script, method, action='read', params=None, data=None, min_ttl=300, check_mode=False):
         script, method, params, records = check_request(script, method, action, params, data, min_ttl)
         write = action in WRITE_ACTIONS
         if write and check_mode:
             return ApiResult(changed=True)
-        reply = self._call_with_token(script, method, action, params, records, min_ttl)
+        reply = self._call_with_token(script, method, action, params, records, min_ttl, check_mode)
         # decode_reply normalised the whole document inside its guard (token.php's view keeps one
         # value per field; an XML record list is nested deeper).
         response = reply.response
@@ -98,14 +100,15 @@ class ApiCall:
         changed = write and response.get('total') != 0
         return ApiResult(changed=changed, response=response, warnings=warnings)
 
-    def _call_with_token(self, script, method, action, params, records, min_ttl):
-        token = self._token(min_ttl)
+    def _call_with_token(self, script, method, action, params, records, min_ttl, check_mode=False):
+        token = self._token(min_ttl, check_mode)
         try:
             return self._send(script, method, action, token, params, records)
         except InvalidTokenError:
             # The API refused the request, so nothing was done: renew the token and resend, once.
-            self.manager.forget()
-            token = self._token(min_ttl)
+            if not check_mode:
+                self.manager.forget()
+            token = self._token(min_ttl, check_mode, refused=token)
         try:
             return self._send(script, method, action, token, params, records)
         except InvalidTokenError as exc:
@@ -114,11 +117,16 @@ class ApiCall:
                 'the address the token is bound to (a proxy or NAT in between changes it)' % (exc.message, script),
                 action=_label(script, method, action), host=self.options.host)
 
-    def _token(self, min_ttl):
-        return self.manager.ensure(min_ttl, trust_cache_for=TRUST_CACHED_TOKEN).token
+    def _token(self, min_ttl, check_mode=False, refused=None):
+        if not check_mode:
+            return self.manager.ensure(min_ttl, trust_cache_for=TRUST_CACHED_TOKEN).token
+        # Check mode sends no delete (a renewal would revoke the token other hosts hold) and writes no
+        # cache: any token that is still valid will do for a read, however short its time left.
+        return self.manager.usable_token(skip=refused)
 
     def _send(self, script, method, action, token, params, records):
         write = action in WRITE_ACTIONS
+        self.tokens_sent.add(token)
         try:
             return self.client.call_api(script, method, action, token, params=params, records=records,
                                         idempotent=not write)

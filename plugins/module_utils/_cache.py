@@ -21,7 +21,7 @@ hash cost more than everything else the lookup does on a cache hit.  Without the
 nothing about the password; whoever can read the key can also read the tokens themselves.
 The directory must belong to the current user and not be a symbolic link, and entry and lock
 files are opened without following symbolic links, so another local user cannot plant or
-redirect them.
+redirect them (the checks and writes are ``_safe_file``'s, shared with the password store).
 """
 
 from __future__ import absolute_import, division, print_function
@@ -29,26 +29,25 @@ from __future__ import absolute_import, division, print_function
 __metaclass__ = type
 
 import errno
-import fcntl
 import hashlib
 import hmac
 import json
 import os
-import stat
 import tempfile
+
+from ansible_collections.eightbyeight.contactnow.plugins.module_utils import _safe_file as safe_file
 
 CACHE_SUBDIR = 'eightbyeight.contactnow'
 
 _KEY_FILE = 'credential.key'
 _KEY_BYTES = 32
-_NOFOLLOW = getattr(os, 'O_NOFOLLOW', 0)
+_NOFOLLOW = safe_file.NOFOLLOW
+# What to do about each unsafe directory, after _safe_file's reason.
+_ADVICE = (('symbolic link', '; point XDG_CACHE_HOME at a real directory'), ('another user', ', who could read or plant tokens'))
 
 
-class UnsafeCacheDirectory(OSError):
+class UnsafeCacheDirectory(safe_file.UnsafePath):
     """The cache directory is not safe to use (another owner, a symbolic link, not a directory)."""
-
-    def __init__(self, reason):
-        super(UnsafeCacheDirectory, self).__init__(errno.EPERM, reason)
 
 
 def credential_tag(key, entry_key, password):
@@ -110,17 +109,9 @@ class TokenCache:
             entry['credential'] = {'hmac': credential_tag(self._secret_key(), key, password)}
         if lifetime is not None:
             entry['lifetime'] = int(lifetime)
-        payload = json.dumps(entry)
-        fd, temp_path = tempfile.mkstemp(prefix='.%s.' % key, dir=self.directory)  # mkstemp creates it 0600
-        try:
-            # No fsync: os.replace keeps readers from ever seeing half an entry, and an entry lost
-            # in a crash costs one get, while an fsync costs 5-15 ms on every write.
-            with os.fdopen(fd, 'w') as handle:
-                handle.write(payload)
-            os.replace(temp_path, self._path(key))
-        except BaseException:
-            _remove_quietly(temp_path)
-            raise
+        # No sync: the rename keeps readers from ever seeing half an entry, and an entry lost in a
+        # crash costs one get, while an fsync costs 5-15 ms on every write.
+        safe_file.replace_atomically(self._path(key), json.dumps(entry).encode('utf-8'), sync=False)
 
     def evict(self, key):
         _remove_quietly(self._path(key))
@@ -131,7 +122,7 @@ class TokenCache:
         Acquired here rather than on ``__enter__`` so that an unusable directory fails at this call.
         """
         self._ensure_directory()
-        return _HeldLock(os.path.join(self.directory, key + '.lock'))
+        return safe_file.HeldLock(os.path.join(self.directory, key + '.lock'))
 
     def _credential_matches(self, key, stored, password):
         """True when the entry was written for ``password``; an entry without a tag only for no password."""
@@ -189,38 +180,10 @@ class TokenCache:
 
     def _ensure_directory(self):
         try:
-            os.makedirs(self.directory, 0o700)
-        except OSError as exc:
-            if exc.errno != errno.EEXIST:
-                raise
-        info = os.lstat(self.directory)
-        if stat.S_ISLNK(info.st_mode):
-            raise UnsafeCacheDirectory('it is a symbolic link; point XDG_CACHE_HOME at a real directory')
-        if not stat.S_ISDIR(info.st_mode):
-            raise UnsafeCacheDirectory('it is not a directory')
-        if info.st_uid != os.geteuid():
-            raise UnsafeCacheDirectory('it is owned by another user (uid %d, not %d), who could read or plant tokens'
-                                       % (info.st_uid, os.geteuid()))
-        # makedirs honours the umask and leaves an existing directory alone: enforce 0700.
-        if info.st_mode & 0o777 != 0o700:
-            os.chmod(self.directory, 0o700)
-
-
-class _HeldLock:
-    def __init__(self, path):
-        self._fd = os.open(path, os.O_RDWR | os.O_CREAT | _NOFOLLOW, 0o600)
-        try:
-            fcntl.flock(self._fd, fcntl.LOCK_EX)
-        except BaseException:
-            os.close(self._fd)
-            raise
-
-    def __enter__(self):
-        return self
-
-    def __exit__(self, *exc_info):
-        os.close(self._fd)  # closing the descriptor releases the lock
-        return False
+            safe_file.secure_directory(self.directory, create=True)
+        except safe_file.UnsafePath as exc:
+            reason = exc.strerror
+            raise UnsafeCacheDirectory(reason + ''.join(advice for needle, advice in _ADVICE if needle in reason))
 
 
 def _remove_quietly(path):

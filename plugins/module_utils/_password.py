@@ -9,11 +9,19 @@ This is a private module of the collection: its interface may change without not
 
 The rules, and why:
 
-- Every outcome, success or failure, carries ``live_password``: ``current`` only when it is
-  provable that the change did not and will not happen (the API refused ``newpass`` with an
-  answer, or the request provably never left this machine), ``new`` when ``get`` with
-  ``new_password`` succeeded, ``unknown`` otherwise.  Callers decide on that field, never on
-  message text.
+- Every outcome, success or failure, carries ``live_password``, which is about the **account**, not
+  about this run's request: ``current`` only when the account provably still has the current
+  password, ``new`` when ``get`` with ``new_password`` succeeded, ``unknown`` otherwise.  Callers
+  decide on that field, never on message text.
+- Another run may be sending the same ``new_password`` at the same time (the rotate_password role
+  resumes a pending password in every run that finds one, and cannot know who else did), and an
+  API may revoke the account's tokens when its password changes.  So this module always assumes
+  ``new_password`` may be shared: when its own ``newpass`` did not change the password (refused, or
+  never sent), it asks ``get`` with ``new_password``: accepted -> ``new``.  Refused, the outcome is
+  ``current`` only when the API refused ``new_password`` itself (a password rule, which refuses it
+  to every run alike); after a token refusal (which another run's change explains), a request that
+  never left this machine, or a local failure before ``newpass``, another run may still apply it:
+  ``unknown``.
 - ``newpass`` is only sent with the token ``get`` has just returned for this username and the
   current password, so no other account can be changed.
 - Everything local that can fail (the token cache) is exercised before ``newpass``; after a
@@ -50,6 +58,8 @@ UNKNOWN = 'unknown'
 _KEEP_BOTH = ('keep both the current password and new_password (the rotate_password role keeps new_password as '
               'pending); re-run with the same password and new_password to find out which one is live: the module '
               'tries both and converges')
+_MAY_BE_SHARED = ('another run may be sending the same new_password (the rotate_password role resumes a pending password '
+                  'in every run that finds it), so which password is live is unknown: ' + _KEEP_BOTH)
 
 
 class PasswordRotationError(ContactNowError):
@@ -106,6 +116,7 @@ class PasswordRotation:
         self.client = client or ContactNowClient(options)
         self.tokens = TokenManager(options, client=self.client, cache=cache, now=now)
         self._now = now
+        self._warnings = []
 
     @property
     def where(self):
@@ -159,7 +170,8 @@ class PasswordRotation:
             self.tokens.remember(token.token, token.expire)
         except CacheUnusableError as exc:
             raise PasswordRotationError(
-                'the password of %s was not changed (newpass was not sent), because %s' % (self.where, exc.message), CURRENT)
+                'the password of %s was not changed by this run (newpass was not sent), because %s; %s'
+                % (self.where, exc.message, _MAY_BE_SHARED), UNKNOWN)
 
     def _change(self, token):
         """Send newpass once with ``token`` (just issued to this account); the verifying token."""
@@ -167,21 +179,38 @@ class PasswordRotation:
             self.client.change_password(token.token, self.new_password)
         except TransportError as exc:
             if not exc.maybe_acted:
-                raise PasswordRotationError(
-                    'the password change request never left this machine for %s (%s); the password was not changed, '
-                    'the current password is still live, and it is safe to re-run' % (self.options.host, exc.message),
-                    CURRENT)
+                return self._not_changed_by_this_run(
+                    'the password change request never left this machine for %s (%s)' % (self.options.host, exc.message))
             return self._after_lost_reply(exc)
         except (ApiError, InvalidTokenError, AuthenticationError) as exc:
             text = getattr(exc, 'server_text', None) or exc.message
-            raise PasswordRotationError(
-                'the API refused to change the password for %s: %s. The password was not changed and the current '
-                'password still works; if the API names a password rule, choose a new_password that meets it'
-                % (self.where, text), CURRENT)
+            # A token refusal is what a concurrent change explains (an API that revokes tokens on newpass);
+            # any other refusal is about new_password itself.
+            return self._not_changed_by_this_run(
+                'the API refused to change the password for %s: %s' % (self.where, text),
+                refused_new_password=isinstance(exc, ApiError))
         except ContactNowError as exc:
             # An answer that is not an API reply (cut short, an HTML page, anything else): the server may have acted.
             return self._after_lost_reply(exc)
         return self._verify_after_change()
+
+    def _not_changed_by_this_run(self, reason, refused_new_password=False):
+        """This run's newpass changed nothing; another run may have sent the same new_password: ask get."""
+        try:
+            token = self._get(NEW)
+        except AuthenticationError:
+            if refused_new_password:
+                raise PasswordRotationError(
+                    '%s. The password was not changed and the current password still works; if the API names a password '
+                    'rule, choose a new_password that meets it' % reason, CURRENT)
+            raise PasswordRotationError(
+                '%s. The API does not accept new_password yet; %s' % (reason, _MAY_BE_SHARED), UNKNOWN)
+        except ContactNowError as exc:
+            raise PasswordRotationError(
+                '%s, and asking the API whether new_password is live failed too (%s); which password is live is '
+                'unknown: %s' % (reason, exc, _KEEP_BOTH), UNKNOWN)
+        self._warnings.append('%s, but the API accepts new_password: another run changed the password to it' % reason)
+        return token
 
     def _after_lost_reply(self, lost):
         """newpass may have been carried out, or may still be: only get with new_password can say so."""
@@ -208,7 +237,7 @@ class PasswordRotation:
                 'should be the live password, but that is not proven: %s' % (self.where, exc, _KEEP_BOTH), UNKNOWN)
 
     def _done(self, before, after, token, check_mode):
-        warnings = []
+        warnings = list(self._warnings)
         if not check_mode:
             try:
                 if before != after:

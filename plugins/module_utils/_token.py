@@ -19,7 +19,7 @@ __metaclass__ = type
 import time
 
 from ansible_collections.eightbyeight.contactnow.plugins.module_utils._errors import ContactNowError, InvalidTokenError
-from ansible_collections.eightbyeight.contactnow.plugins.module_utils._options import require_seconds
+from ansible_collections.eightbyeight.contactnow.plugins.module_utils._options import OptionError, require_seconds
 
 # No token lasts this long (documented: 12 hours, "subject to change"; clocks may also disagree by
 # hours, which shifts the lifetime seen from here): a min_ttl above it fails without any delete.
@@ -114,6 +114,17 @@ class TokenManager:
             self._write_cache(token.token, token.expire)
             return TokenResult(token.token, token.expire, changed=token.token != held, now=self._now())
 
+    def usable_token(self, skip=None):
+        """A token valid now, however short its time left, for a check-mode read: the cached one unless it is
+        ``skip`` (just refused) or expired by its own ``expire``, else the one ``get`` returns. Sends at most
+        ``get`` -- never ``delete`` -- and writes nothing to the cache."""
+        with self._locked():
+            entry = self._read_cache()
+        if entry is not None and entry.token != skip and entry.expire > self._now():
+            return entry.token
+        self.options.require_credentials()
+        return self.client.get_token(self.options.username, self.options.password, self.address).token
+
     def remove(self, held_token=None, check_mode=False):
         """Make the held token unusable; ``changed`` only when it was valid."""
         if not held_token and self.cache is not None:
@@ -183,25 +194,25 @@ class TokenManager:
             self._lifetime = lifetime = token.expire - self._now()
             if lifetime < min_ttl:
                 self._write_cache(token.token, token.expire)  # keep the lesson (and the valid token) for next time
-                raise ContactNowError(
-                    'a fresh token is valid for only %d seconds, less than min_ttl (%d); lower min_ttl' % (lifetime, min_ttl),
-                    action='get', host=self.options.host)
+                raise OptionError(
+                    'a fresh token is valid for only %d seconds, less than min_ttl (%d); lower min_ttl' % (lifetime, min_ttl))
         return token
 
     def _refuse_hopeless_min_ttl(self, min_ttl, left):
-        """Fail, before any delete, when no token the API issues can have min_ttl seconds left."""
+        """Fail, before any delete, when no token the API issues can have min_ttl seconds left.
+
+        An option error, not a failed request: the request worked, the option asks for the impossible.
+        """
         entry = self._read_cache()
         known = self._lifetime if self._lifetime is not None else (entry.lifetime if entry else None)
         if known is not None and known < min_ttl:
-            raise ContactNowError(
+            raise OptionError(
                 'min_ttl (%d) is more than a new token lasts for this account (%d seconds, seen when one was last issued); '
-                'lower min_ttl (the current token, %d seconds left, was kept)' % (min_ttl, known, left),
-                action='get', host=self.options.host)
+                'lower min_ttl (the current token, %d seconds left, was kept)' % (min_ttl, known, left))
         if min_ttl > MAX_PLAUSIBLE_LIFETIME:
-            raise ContactNowError(
+            raise OptionError(
                 'min_ttl (%d) is more than any ContactNow token lasts (tokens last about 12 hours; the one the API returned '
-                'has %d seconds left); lower min_ttl (the current token was kept)' % (min_ttl, left),
-                action='get', host=self.options.host)
+                'has %d seconds left); lower min_ttl (the current token was kept)' % (min_ttl, left))
 
     def _expire_or_none(self, token):
         try:

@@ -41,8 +41,13 @@ attributes:
   check_mode:
     support: full
     details:
-      - Reads are sent (they change nothing), getting a token first if none is cached.
-      - Writes (V(create), V(update), V(delete)) are not sent; C(changed) is predicted V(true) and no reply is returned.
+      - Reads are sent (they change nothing). For the token, a cached token that has not expired is used as it is,
+        even with less than O(min_ttl) left, since renewing it would C(delete) the token other hosts hold. Without
+        one, C(get) is sent (it returns the account's current token, or issues one). When the API refuses the token,
+        one more C(get) and the read are sent. Nothing else -- never C(delete), never a write, and the token cache is
+        not written.
+      - Writes (V(create), V(update), V(delete)) are not sent, and no token is asked for; C(changed) is predicted
+        V(true) and no reply is returned.
   diff_mode:
     support: none
   idempotent:
@@ -204,8 +209,12 @@ from ansible_collections.eightbyeight.contactnow.plugins.module_utils._module im
 def run(module):
     params = module.params
     call = ApiCall(module.connection_options(), address=params['address'])
-    outcome = call.run(params['script'], params['method'], params['action'], params['params'], params['data'],
-                       min_ttl=params['min_ttl'], check_mode=module.check_mode)
+    try:
+        outcome = call.run(params['script'], params['method'], params['action'], params['params'], params['data'],
+                           min_ttl=params['min_ttl'], check_mode=module.check_mode)
+    finally:
+        # The reply is returned as the server sent it: a token it echoes must not reach the result.
+        module.no_log_values.update(call.tokens_sent)
     for warning in outcome.warnings:
         module.warn(warning)
     return outcome.as_dict()

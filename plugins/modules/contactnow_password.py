@@ -23,8 +23,18 @@ description:
     current password, so no other account can be changed. The C(token) option of earlier versions is gone
     for that reason.
   - Everything local that must work after C(newpass) (the token cache) is checked B(before) it is sent;
-    when that check fails, nothing is sent and the run fails with RV(live_password=current). A local failure
-    after a confirmed change is a warning on a successful result, never a failure that hides the change.
+    when that check fails, C(newpass) is not sent and the run fails with RV(live_password=unknown) (another
+    run may be sending the same O(new_password), see below). A local failure after a confirmed change is a
+    warning on a successful result, never a failure that hides the change.
+  - The module always assumes that another run may be sending the same O(new_password) (the
+    C(eightbyeight.contactnow.rotate_password) role resumes a pending password in every run that finds one),
+    and that the API may revoke the account's tokens when its password changes. So when its own C(newpass)
+    changes nothing -- refused by the API, or never sent because the connection failed -- it asks C(get) with
+    O(new_password). Accepted, the run succeeds with RV(live_password=new) and a warning that another run
+    changed the password. Refused, the result is RV(live_password=current) only when the API refused
+    O(new_password) itself (a password rule, which refuses it to every run alike), else
+    RV(live_password=unknown) (for example C(Invalid token), which another run's change explains). There is
+    no option to turn this off. The question costs one failed sign-in, only on a run that fails anyway.
   - C(newpass) is sent at most once per run and never retried. If its reply is lost (a timeout, a broken
     connection or TLS stream, an answer that is not an API reply), the server may have acted, or may still
     act later (a slow server). The module then asks C(get) with O(new_password). When it is accepted, the
@@ -52,7 +62,8 @@ attributes:
   check_mode:
     support: full
     details:
-      - Sends C(get) to find out which password is live, and never C(newpass) or C(delete).
+      - Sends C(get) with the current password, and when the API refuses it C(get) with O(new_password), to find
+        out which password is live. Never C(newpass) or C(delete); the token cache is not written.
       - Predicts C(changed) as a real run would. When the password would change, RV(token), RV(expire)
         and RV(expires_in) are V(null), since no token under the new password exists yet.
   diff_mode:
@@ -153,12 +164,15 @@ live_password:
   description:
     - Which of the two passwords the account accepts after the run, as far as the module could establish. Never a
       password value. Returned on success B(and on failure); decide on this field, never on the message.
-    - V(current) -- provably unchanged (the API refused C(newpass) with an answer, or the request provably never
-      left this machine, or nothing needed to be sent). In check mode, the account's state before the run.
+    - V(current) -- the account provably still has the current password; the API refused O(new_password) itself
+      (a password rule) and C(get) with it was refused too, or nothing needed to be sent. In check mode, the
+      account's state before the run.
     - V(new) -- C(get) with O(new_password) succeeded.
     - V(unknown) -- neither is established, for example after a lost reply to C(newpass) while O(new_password)
-      is not accepted yet (the server may still apply the change), or when the API could not be reached
-      before anything was sent. Keep both passwords and re-run.
+      is not accepted yet (the server may still apply the change), after a refusal another run's change
+      explains (C(Invalid token)) or a request that never left this machine while another run may still send
+      O(new_password), or when the API could not be reached before anything was sent. Keep both passwords and
+      re-run.
   returned: always
   type: str
   choices: [current, new, unknown]

@@ -8,7 +8,7 @@ from __future__ import absolute_import, division, print_function
 
 __metaclass__ = type
 
-DOCUMENTATION = r'''
+DOCUMENTATION = r"""
 module: contactnow_password_store
 short_description: The file store of the rotate_password role (a live and a pending password, safely)
 version_added: 0.1.0
@@ -19,8 +19,15 @@ description:
   - Files are created 0600 from the moment they exist (never with the umask's mode first), written to a
     temporary file and renamed into place, and synced to disk. The directory is made 0700 whether or not it
     existed. A directory or file owned by another user, or a symbolic link, is refused.
-  - O(action=record_pending) is create-exclusive, so two overlapping runs can never replace each other's pending
-    password; the second one gets RV(conflict=true).
+  - Every write after a read is B(conditional on the store being as that read saw it), so two runs never undo
+    each other. O(action=record_pending) is create-exclusive; O(action=make_live) replaces the file only while it
+    still holds O(expected_live); O(action=drop_pending) removes the pending file only while it still holds
+    O(value). A write whose condition fails changes nothing and returns RV(conflict=true). The check and the
+    write run under an exclusive lock (C(flock)) on the store's directory.
+  - A relative O(path) is made absolute (against the working directory of the module) before anything is done.
+  - A plain password that begins or ends with white space is refused, since reading the store ignores white space
+    around a password (a file written by hand with C(echo) ends with a newline). Vault-encrypted content is kept
+    as it is.
 options:
   path:
     description: The store file. Its pending password lives in C(<path>.pending).
@@ -31,13 +38,27 @@ options:
       - V(read) returns the file's and the pending file's content.
       - V(record_pending) creates the pending file with O(value), unless it exists (then RV(conflict=true)), and
         returns the live content read again afterwards.
-      - V(make_live) makes O(value) the file's content and removes the pending file.
-      - V(drop_pending) removes the pending file.
+      - V(make_live) makes O(value) the file's content, only while the file still holds O(expected_live), and then
+        removes the pending file if it still holds O(pending).
+      - V(drop_pending) removes the pending file, only while it still holds O(value).
     type: str
     required: true
     choices: [read, record_pending, make_live, drop_pending]
   value:
-    description: The content to write (a password, or a vault-encrypted one), for V(record_pending) and V(make_live).
+    description:
+      - For V(record_pending) and V(make_live), the content to write (a password, or a vault-encrypted one).
+      - For V(drop_pending), the content the pending file must still hold to be removed (what this run recorded).
+    type: str
+  expected_live:
+    description:
+      - For V(make_live), and required there, the file's content as this run read it; V("") when there was no file.
+      - When the file holds anything else now (another run changed it), nothing is written and RV(conflict=true).
+    type: str
+  pending:
+    description:
+      - For V(make_live), the pending file's content as this run read or recorded it. The pending file is removed
+        only while it still holds it; another run's pending password is never removed. Unset, the pending
+        file is left as it is.
     type: str
 author:
   - ContactNow collection maintainers (@eightbyeight)
@@ -53,12 +74,20 @@ attributes:
   idempotent:
     support: partial
     details:
-      - V(read) and V(drop_pending) are idempotent; V(record_pending) is create-exclusive by design.
+      - V(read) never changes anything; V(make_live) and V(drop_pending) change nothing once done (the
+        condition fails); V(record_pending) is create-exclusive by design.
 notes:
   - Not in the C(eightbyeight.contactnow.contactnow) action group, since it takes no connection options.
-'''
+"""
 
-EXAMPLES = r'''
+EXAMPLES = r"""
+- name: Read the store
+  eightbyeight.contactnow.contactnow_password_store:
+    path: /var/lib/contactnow/api-user.password
+    action: read
+  no_log: true
+  register: store
+
 - name: Record a pending password, create-exclusive
   eightbyeight.contactnow.contactnow_password_store:
     path: /var/lib/contactnow/api-user.password
@@ -66,9 +95,20 @@ EXAMPLES = r'''
     value: "{{ next_password }}"
   no_log: true
   register: pending
-'''
 
-RETURN = r'''
+- name: Make it live, only if no other run changed the store since it was read
+  eightbyeight.contactnow.contactnow_password_store:
+    path: /var/lib/contactnow/api-user.password
+    action: make_live
+    value: "{{ next_password }}"
+    expected_live: "{{ store.live | default('', true) }}"
+    pending: "{{ next_password }}"
+  no_log: true
+  register: finalised
+  failed_when: finalised.conflict
+"""
+
+RETURN = r"""
 live:
   description: The store file's content (V(null) when it does not exist). For V(read) and V(record_pending).
   returned: success
@@ -77,154 +117,124 @@ pending:
   description: The pending file's content (V(null) when it does not exist). For V(read), and for V(record_pending) on a conflict.
   returned: success
   type: str
+version:
+  description: Always V(null) for this file store (a versioned store returns the version it read).
+  returned: success
+  type: int
 conflict:
-  description: For V(record_pending), V(true) when a pending file already existed (another run is rotating).
+  description:
+    - For the writes, V(true) when the store is no longer as this run read it, so nothing was written.
+    - V(record_pending) -- a pending file already exists (another run is rotating).
+    - V(make_live) -- the file no longer holds O(expected_live).
+    - V(drop_pending) -- the pending file no longer holds O(value) (or is gone).
   returned: success
   type: bool
-'''
+"""
 
-import errno
 import os
-import stat
-import tempfile
 
 from ansible.module_utils.basic import AnsibleModule
 from ansible.module_utils.common.text.converters import to_bytes, to_text
 
-FILE_MODE = 0o600
-DIR_MODE = 0o700
+from ansible_collections.eightbyeight.contactnow.plugins.module_utils import _safe_file as safe_file
+
+VAULT_HEADER = '$ANSIBLE_VAULT'
 
 
 class StoreError(Exception):
     """A store that cannot be used safely; the message names the path, never a content."""
 
 
-def _check_owned(path, st, kind):
-    if st.st_uid != os.geteuid():
-        raise StoreError('the store %s %s is owned by uid %d, not by the user running the role (uid %d); '
-                         'fix its ownership' % (kind, path, st.st_uid, os.geteuid()))
-
-
 def ensure_directory(directory, create):
-    """The store's directory, owned by us and 0700 (made so whether or not it existed)."""
+    """The store's directory, owned by us and 0700 (made so, when ``create``, whether or not it existed)."""
     try:
-        st = os.lstat(directory)
-    except OSError as exc:
-        if exc.errno != errno.ENOENT or not create:
-            raise
-        os.makedirs(directory, DIR_MODE)
-        st = os.lstat(directory)
-    if not stat.S_ISDIR(st.st_mode):
-        raise StoreError('the store directory %s is not a directory (a symbolic link is not accepted)' % directory)
-    _check_owned(directory, st, 'directory')
-    if create and stat.S_IMODE(st.st_mode) != DIR_MODE:
-        os.chmod(directory, DIR_MODE)
+        safe_file.secure_directory(directory, create=create)
+    except safe_file.UnsafePath as exc:
+        raise StoreError('the store directory %s cannot be used: %s (a symbolic link or a directory owned by another '
+                         'user is not accepted)' % (directory, exc.strerror))
 
 
 def read_file(path):
     """The content of ``path``, or None when it does not exist; never follows a symbolic link."""
     try:
-        fd = os.open(path, os.O_RDONLY | os.O_NOFOLLOW)
-    except OSError as exc:
-        if exc.errno == errno.ENOENT:
-            return None
-        if exc.errno == errno.ELOOP:
-            raise StoreError('the store file %s is a symbolic link, which is not accepted' % path)
-        raise
-    with os.fdopen(fd, 'rb') as handle:
-        _check_owned(path, os.fstat(handle.fileno()), 'file')
-        return to_text(handle.read(), errors='surrogate_or_strict')
-
-
-def _write_all(fd, value):
-    with os.fdopen(fd, 'wb') as handle:
-        handle.write(to_bytes(value, errors='surrogate_or_strict'))
-        handle.flush()
-        os.fsync(handle.fileno())
-
-
-def _sync_directory(directory):
-    fd = os.open(directory, os.O_RDONLY)
-    try:
-        os.fsync(fd)
-    finally:
-        os.close(fd)
+        data = safe_file.read_bytes(path)
+    except safe_file.UnsafePath as exc:
+        raise StoreError('the store file %s cannot be used: %s (a symbolic link or a file owned by another user is '
+                         'not accepted)' % (path, exc.strerror))
+    return None if data is None else to_text(data, errors='surrogate_or_strict')
 
 
 def create_exclusive(path, value):
     """Create ``path`` 0600 holding ``value``; False when it already exists."""
-    try:
-        fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL | os.O_NOFOLLOW, FILE_MODE)
-    except OSError as exc:
-        if exc.errno == errno.EEXIST:
-            return False
-        raise
-    try:
-        os.fchmod(fd, FILE_MODE)  # the umask can only narrow the mode; make it exact
-        _write_all(fd, value)
-    except BaseException:
-        _remove(path)
-        raise
-    _sync_directory(os.path.dirname(path))
-    return True
+    return safe_file.create_exclusive(path, to_bytes(value, errors='surrogate_or_strict'))
 
 
 def replace_atomically(path, value):
     """``path`` holds ``value`` afterwards, or its old content: never a partial or world-readable file."""
-    directory = os.path.dirname(path)
-    try:
-        _check_owned(path, os.lstat(path), 'file')
-    except OSError as exc:
-        if exc.errno != errno.ENOENT:
-            raise
-    fd, temp_path = tempfile.mkstemp(prefix='.%s.' % os.path.basename(path), dir=directory)  # created 0600
-    try:
-        _write_all(fd, value)
-        os.rename(temp_path, path)
-    except BaseException:
-        _remove(temp_path)
-        raise
-    _sync_directory(directory)
+    read_file(path)  # refuses a symbolic link or another owner's file before it is replaced
+    safe_file.replace_atomically(path, to_bytes(value, errors='surrogate_or_strict'))
 
 
-def _remove(path):
-    try:
-        os.remove(path)
-        return True
-    except OSError as exc:
-        if exc.errno != errno.ENOENT:
-            raise
-        return False
+def check_value(value):
+    """Refuse a plain password that reading the store back would not return exactly."""
+    if not value.startswith(VAULT_HEADER) and value != value.strip():
+        raise StoreError('the password to store begins or ends with white space, which the file store does not keep '
+                         '(reading it ignores white space around a password); choose a password without it')
+
+
+def make_live(path, value, expected_live, pending):
+    """Write ``value`` while the file holds ``expected_live``; then drop the pending file if it holds ``pending``."""
+    if (read_file(path) or '') != expected_live:
+        return dict(changed=False, conflict=True)
+    safe_file.replace_atomically(path, to_bytes(value, errors='surrogate_or_strict'))
+    if pending is not None and read_file(path + '.pending') == pending:
+        safe_file.remove(path + '.pending')
+        safe_file.sync_directory(os.path.dirname(path))
+    return dict(changed=True, conflict=False)
+
+
+def drop_pending(path, value):
+    """Remove the pending file while it holds ``value``."""
+    pending_path = path + '.pending'
+    if read_file(pending_path) != value:
+        return dict(changed=False, conflict=True)
+    safe_file.remove(pending_path)
+    safe_file.sync_directory(os.path.dirname(path))
+    return dict(changed=True, conflict=False)
 
 
 def run_module(module):
-    path = module.params['path']
+    # Absolute first: every later step (the directory, its sync) must name the same place.
+    path = os.path.abspath(module.params['path'])
     action = module.params['action']
     value = module.params['value']
     pending_path = path + '.pending'
-    directory = os.path.dirname(os.path.abspath(path))
-    writes = action != 'read'
-    if action in ('record_pending', 'make_live') and not value:
+    directory = os.path.dirname(path)
+    if action != 'read' and not value:
         raise StoreError('value is required for action=%s' % action)
-    if module.check_mode and writes:
-        return dict(changed=True)
-
-    if not writes:
+    if action == 'make_live' and module.params['expected_live'] is None:
+        raise StoreError('expected_live is required for action=make_live: the live content as this run read it '
+                         '("" when there was none), so that another run\'s password is never overwritten')
+    if action in ('record_pending', 'make_live'):
+        check_value(value)
+    if action == 'read':
         if not os.path.lexists(directory):
-            return dict(changed=False, live=None, pending=None)
+            return dict(changed=False, live=None, pending=None, version=None)
         ensure_directory(directory, create=False)
-        return dict(changed=False, live=read_file(path), pending=read_file(pending_path))
+        return dict(changed=False, live=read_file(path), pending=read_file(pending_path), version=None)
+    if module.check_mode:
+        return dict(changed=True, conflict=False)
 
     ensure_directory(directory, create=True)
     if action == 'record_pending':
         if not create_exclusive(pending_path, value):
             return dict(changed=False, conflict=True, live=read_file(path), pending=read_file(pending_path))
         return dict(changed=True, conflict=False, live=read_file(path))
-    if action == 'make_live':
-        replace_atomically(path, value)
-        _remove(pending_path)
-        return dict(changed=True)
-    return dict(changed=_remove(pending_path))
+    # Compare and write under one lock, so that no other run writes in between.
+    with safe_file.HeldLock(directory, directory=True):
+        if action == 'make_live':
+            return make_live(path, value, module.params['expected_live'], module.params['pending'])
+        return drop_pending(path, value)
 
 
 def main():
@@ -233,6 +243,8 @@ def main():
             path=dict(type='path', required=True),
             action=dict(type='str', required=True, choices=['read', 'record_pending', 'make_live', 'drop_pending']),
             value=dict(type='str', no_log=True),
+            expected_live=dict(type='str', no_log=True),
+            pending=dict(type='str', no_log=True),
         ),
         supports_check_mode=True,
     )

@@ -30,7 +30,8 @@ attributes:
   check_mode:
     support: full
     details:
-      - At most the read-only C(validate) action is sent; no C(get) or C(delete).
+      - At most the read-only C(validate) action is sent (for the token held); no C(get) or C(delete), and the
+        token cache is not written.
       - When a new token would be needed, RV(token) is not returned.
   diff_mode:
     support: none

@@ -18,6 +18,7 @@ description:
   - Tokens are bound to an IP address; a token used from another address is reported invalid.
     Run this where the token is used (the managed host, or C(delegate_to=localhost)).
   - Accepts every connection option, so one C(module_defaults) group entry serves all modules.
+  - In check mode it runs as always and sends the one read-only C(validate) request, nothing else.
 author:
   - ContactNow collection maintainers (@eightbyeight)
 extends_documentation_fragment:

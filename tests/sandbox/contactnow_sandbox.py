@@ -44,11 +44,11 @@ ACTIONS = ("get", "validate", "delete", "newpass")
 # Arguments that are credentials: they belong in a POST body, never in a URL.
 CREDENTIAL_ARGS = ("username", "password", "token", "address")
 FAULT_KINDS = ("http_500", "http_503", "http_429", "reset_before", "reset_after", "truncated", "html", "garbage", "delay",
-               "tls_break_after", "oversized", "trickle", "http_302", "http_404", "expired_bare")
+               "tls_break_after", "oversized", "trickle", "http_302", "http_404", "expired_bare", "hold")
 # Faults after which the action has been carried out on the server side.
-FAULTS_AFTER_ACTION = ("reset_after", "truncated", "delay", "tls_break_after", "trickle")
+FAULTS_AFTER_ACTION = ("reset_after", "truncated", "delay", "tls_break_after", "trickle", "hold")
 # Faults whose seconds default to 1 (delay has no default: it must be asked for).
-FAULT_DEFAULT_SECONDS = {"trickle": 1}
+FAULT_DEFAULT_SECONDS = {"trickle": 1, "hold": 300}
 # The oversized page: HTTP 200, about 2.4 MB of unclosed "<title" fragments (a quadratic regex's worst case).
 OVERSIZED_FRAGMENT = "<title"
 OVERSIZED_REPEAT = 400000
@@ -99,17 +99,22 @@ class ControlError(Exception):
 class SandboxState:
     """Accounts, tokens, clock, faults and the request log, all guarded by one lock."""
 
-    def __init__(self, accounts, token_lifetime=43200, min_password_length=8):
+    def __init__(self, accounts, token_lifetime=43200, min_password_length=8, newpass_revokes_tokens=False):
         self.lock = threading.Lock()
         self.initial_accounts = dict(accounts)
         self.token_lifetime = token_lifetime
         self.min_password_length = min_password_length
+        # The switch as started; /_sandbox/settings changes the current one, reset restores it.
+        self.initial_newpass_revokes_tokens = newpass_revokes_tokens
+        self.newpass_revokes_tokens = newpass_revokes_tokens
         self.passwords = {}
         self.tokens = {}
         self.newpass_applied = {}
         self.faults = []
         self.log = []
         self.clock_offset = 0.0
+        # Set by /_sandbox/release: held requests go on (a new hold fault clears it).
+        self.released = threading.Event()
         # Every password and token this sandbox ever saw or issued, for secret scanners; kept
         # across resets (see secrets()).
         self.seen_passwords = set(self.initial_accounts.values())
@@ -130,6 +135,11 @@ class SandboxState:
             self.faults = []
             self.log = []
             self.clock_offset = 0.0
+            self.newpass_revokes_tokens = self.initial_newpass_revokes_tokens
+
+    def set_newpass_revokes_tokens(self, value):
+        with self.lock:
+            self.newpass_revokes_tokens = value
 
     def now(self):
         return time.time() + self.clock_offset
@@ -145,6 +155,8 @@ class SandboxState:
             self.seen_passwords.add(password)
 
     def add_fault(self, kind, count, action, seconds, username=None):
+        if kind == "hold":
+            self.released.clear()
         with self.lock:
             self.faults.append({"kind": kind, "count": count, "action": action, "seconds": seconds, "username": username})
             return sum(fault["count"] for fault in self.faults)
@@ -292,8 +304,12 @@ class SandboxState:
         password = require(args, "password")
         _token, info = self._usable_token(args, client)
         check_password_rules(password, self.min_password_length)
-        # Decision: existing tokens stay valid after newpass (the API does not say).
+        # Decision: existing tokens stay valid after newpass (the API does not say), unless the
+        # newpass_revokes_tokens switch is on: then every token of the account stops working.
         self.passwords[info["username"]] = password
+        if self.newpass_revokes_tokens:
+            for token in [token for token, owner in self.tokens.items() if owner["username"] == info["username"]]:
+                del self.tokens[token]
         self.newpass_applied[info["username"]] = self.newpass_applied.get(info["username"], 0) + 1
         return {"success": True}
 
@@ -465,13 +481,16 @@ class SandboxHandler(BaseHTTPRequestHandler):
             entry["outcome"] = "fault:%s" % fault["kind"]
             if fault["kind"] not in FAULTS_AFTER_ACTION:
                 return lambda: self._send_fault(fault["kind"], args.get("action"), fmt)
-            if fault["kind"] == "delay":
+            if fault["kind"] in ("delay", "hold"):
                 # Logged at once, so a test can see the request while its action is still pending.
                 # Other requests are served meanwhile: each connection has its own thread, and the
-                # state lock is not held while sleeping.
+                # state lock is not held while waiting.
                 entry["action_outcome"] = PENDING
                 record_once()
-                time.sleep(fault["seconds"])
+                if fault["kind"] == "delay":
+                    time.sleep(fault["seconds"])
+                else:
+                    state.released.wait(fault["seconds"])
         if fmt not in ("json", "xml"):
             reply, fmt = {"success": False, "error": "Bad argument: format"}, "json"
         else:
@@ -574,6 +593,8 @@ class SandboxHandler(BaseHTTPRequestHandler):
             ("POST", "advance"): self._ctl_advance,
             ("POST", "fault"): self._ctl_fault,
             ("POST", "password"): self._ctl_password,
+            ("POST", "settings"): self._ctl_settings,
+            ("POST", "release"): self._ctl_release,
             ("POST", "shutdown"): self._ctl_shutdown,
         }
         try:
@@ -654,6 +675,17 @@ class SandboxHandler(BaseHTTPRequestHandler):
             raise ControlError("'username' and 'password' must be strings")
         self.server.state.set_password(username, password)
         return {"ok": True}
+
+    def _ctl_release(self, _params):
+        self.server.state.released.set()
+        return {"ok": True}
+
+    def _ctl_settings(self, params):
+        revokes = params.get("newpass_revokes_tokens")
+        if not isinstance(revokes, bool) or set(params) != {"newpass_revokes_tokens"}:
+            raise ControlError("expected {\"newpass_revokes_tokens\": true or false}")
+        self.server.state.set_newpass_revokes_tokens(revokes)
+        return {"ok": True, "newpass_revokes_tokens": revokes}
 
     def _ctl_shutdown(self, _params):
         self.close_connection = True
@@ -739,6 +771,8 @@ def build_parser():
     parser.add_argument("--accounts-file", help='JSON file {"user": "password", ...} with more accounts')
     parser.add_argument("--token-lifetime", type=int, default=43200, help="token lifetime in seconds (default 43200)")
     parser.add_argument("--min-password-length", type=int, default=8, help="shortest password newpass accepts (default 8)")
+    parser.add_argument("--newpass-revokes-tokens", action="store_true",
+                        help="newpass makes every token of the account invalid (default: tokens stay valid)")
     parser.add_argument("--tls-cert", help="PEM certificate (chain) to serve HTTPS")
     parser.add_argument("--tls-key", help="PEM private key for --tls-cert")
     parser.add_argument("--max-lifetime", type=float, default=3600,
@@ -786,7 +820,7 @@ def parse_args(argv=None):
 
 def build_server(args):
     """Create (but do not start) the server described by parsed arguments."""
-    state = SandboxState(args.accounts, args.token_lifetime, args.min_password_length)
+    state = SandboxState(args.accounts, args.token_lifetime, args.min_password_length, args.newpass_revokes_tokens)
     tls_context = None
     if args.tls_cert:
         tls_context = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)

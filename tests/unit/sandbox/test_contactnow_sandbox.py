@@ -225,6 +225,59 @@ def test_newpass_changes_password_and_keeps_tokens(client):
     assert client.get_control("state")["accounts"]["demo"]["passwords_changed"] == 1
 
 
+def test_newpass_revokes_tokens_switch(client):
+    """Two runs hold the same token; the first newpass revokes it, so the second is refused."""
+    assert client.control("settings", {"newpass_revokes_tokens": True}) == (200, {"ok": True, "newpass_revokes_tokens": True})
+    got = token_for(client)
+    other = client.action("get", username="other", password="Other1234")["token"]
+    assert client.action("newpass", token=got["token"], password="NewSecret456") == {"success": True}
+    assert client.action("validate", token=got["token"]) == {"success": False, "error": "Invalid token"}
+    assert client.action("newpass", token=got["token"], password="NewSecret456") == {"success": False, "error": "Invalid token"}
+    assert client.action("validate", token=other)["success"] is True  # only the account's own tokens
+    fresh = client.action("get", username="demo", password="NewSecret456")
+    assert fresh["success"] is True and fresh["token"] != got["token"]
+    client.control("reset")  # reset restores the switch as started: off
+    got = token_for(client)
+    assert client.action("newpass", token=got["token"], password="NewSecret456") == {"success": True}
+    assert client.action("validate", token=got["token"])["success"] is True
+
+
+def test_hold_fault_waits_for_release(client):
+    """Two runs with one token: the held newpass lands after the other one revoked its token."""
+    client.control("settings", {"newpass_revokes_tokens": True})
+    got = token_for(client)
+    assert client.control("fault", {"kind": "hold", "action": "newpass", "username": "demo"})[0] == 200
+    held = {}
+    thread = threading.Thread(target=lambda: held.update(client.action("newpass", token=got["token"], password="Held-Secret-1")))
+    thread.start()
+    wait_for_log_entry(client, lambda entry: entry["action"] == "newpass" and entry["action_outcome"] == "pending")
+    assert client.action("newpass", token=got["token"], password="First-Secret-2") == {"success": True}
+    assert not held  # still held
+    assert client.control("release") == (200, {"ok": True})
+    thread.join(TIMEOUT)
+    assert held == {"success": False, "error": "Invalid token"}
+    assert client.action("get", username="demo", password="First-Secret-2")["success"] is True
+    outcomes = [entry["action_outcome"] for entry in client.get_control("log")["requests"] if entry["action"] == "newpass"]
+    assert outcomes == ["Invalid token", None]
+
+
+@pytest.mark.parametrize("params", [{}, {"newpass_revokes_tokens": "yes"}, {"newpass_revokes_tokens": True, "x": 1}])
+def test_settings_are_checked(client, params):
+    status, reply = client.control("settings", params)
+    assert status == 400 and "newpass_revokes_tokens" in reply["error"]
+
+
+def test_newpass_revokes_tokens_flag():
+    srv, thread = start_server(["--newpass-revokes-tokens"])
+    try:
+        cli = Client(srv.url)
+        got = token_for(cli)
+        assert cli.action("newpass", token=got["token"], password="NewSecret456") == {"success": True}
+        assert cli.action("validate", token=got["token"]) == {"success": False, "error": "Invalid token"}
+    finally:
+        stop_server(srv, thread)
+
+
 @pytest.mark.parametrize("password, error", [
     ("", "Bad argument: password"),
     ("short", "Bad argument: password must be at least 8 characters"),

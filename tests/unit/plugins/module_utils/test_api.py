@@ -30,6 +30,7 @@ from ansible_collections.eightbyeight.contactnow.plugins.module_utils._api impor
 from ansible_collections.eightbyeight.contactnow.plugins.module_utils._client import ContactNowError
 from ansible_collections.eightbyeight.contactnow.plugins.module_utils._decode import decode_reply, normalise_reply, records_of
 from ansible_collections.eightbyeight.contactnow.plugins.module_utils._options import ConnectionOptions, OptionError
+from ansible_collections.eightbyeight.contactnow.plugins.module_utils._cache import TokenCache
 from ansible_collections.eightbyeight.contactnow.plugins.module_utils._token import TokenManager
 from ansible_collections.eightbyeight.contactnow.tests.unit.plugins.fake_api import (
     API_URL,
@@ -134,6 +135,44 @@ def test_a_read_runs_in_check_mode(server, cache, clock):
     result = api_call(server, cache, clock).run('database', 'campaigns', check_mode=True)
     assert server.actions[-1] == ('database.php', 'read')
     assert result.as_dict()['total'] == 2
+
+
+def cached_entry(cache):
+    return cache.read(TokenCache.key(API_URL, USERNAME), PASSWORD)
+
+
+def test_check_mode_never_renews_a_short_token_that_other_hosts_hold(server, cache, clock):
+    api_call(server, cache, clock).run('database', 'campaigns')
+    token = next(iter(server.tokens))
+    clock.advance(LIFETIME - 100)  # valid, but below min_ttl (300): a real run would get, delete, get
+    server.requests[:] = []
+    result = api_call(server, cache, clock).run('database', 'campaigns', min_ttl=300, check_mode=True)
+    assert server.actions == [('database.php', 'read')]
+    assert server.requests[0]['form']['token'] == token
+    assert token in server.tokens and result.as_dict()['total'] == 2
+
+
+def test_check_mode_without_a_cached_token_sends_get_and_writes_no_cache(server, cache, clock):
+    result = api_call(server, cache, clock).run('database', 'campaigns', check_mode=True)
+    assert server.actions == [('token.php', 'get'), ('database.php', 'read')]
+    assert result.as_dict()['total'] == 2
+    assert cached_entry(cache) is None
+
+
+def test_check_mode_after_a_refused_cached_token_gets_one_without_delete(server, cache, clock):
+    api_call(server, cache, clock).run('database', 'campaigns')
+    stale = next(iter(server.tokens))
+    del server.tokens[stale]  # deleted elsewhere
+    server.requests[:] = []
+    api_call(server, cache, clock).run('database', 'campaigns', check_mode=True)
+    assert server.actions == [('database.php', 'read'), ('token.php', 'get'), ('database.php', 'read')]
+    assert cached_entry(cache).token == stale  # check mode leaves the cache alone
+
+
+def test_every_token_sent_is_known_to_the_caller_for_masking(server, cache, clock):
+    call = api_call(server, cache, clock)
+    call.run('database', 'campaigns')
+    assert call.tokens_sent == set(server.tokens)
 
 
 # -- writes ----------------------------------------------------------------------------------------

@@ -245,7 +245,8 @@ def test_the_token_option_is_gone(api):
 def test_unusable_cache_sends_no_newpass(api, tmp_path):
     with pytest.raises(PasswordRotationError) as raised:
         rotation(api, BrokenCache(str(tmp_path / 'cache'))).rotate()
-    assert raised.value.live_password == 'current'
+    # Not sent by this run, but another run may be sending the same new_password: not provably current.
+    assert raised.value.live_password == 'unknown'
     assert 'newpass was not sent' in str(raised.value) and 'cannot be used' in str(raised.value)
     assert api.actions == ['get']
     assert api.password_of(USER) == OLD
@@ -271,26 +272,67 @@ def test_password_policy_rejection_fails_with_api_text_and_keeps_old_password(ap
     error = failure(api, cache)
     assert 'password must be at least 8 characters' in str(error)
     assert 'current password still works' in str(error)
+    # A rule refuses new_password to every run alike; get with it being refused too proves nothing changed.
     assert error.live_password == 'current'
     assert api.password_of(USER) == OLD
-    assert api.actions == ['get', 'newpass']
+    assert sent(api) == [('get', 'old'), ('newpass', 'token-1'), ('get', 'new')]
 
 
-def test_newpass_with_rejected_token_fails_clearly(api, cache):
-    api.script('newpass', InvalidTokenError('the token is not valid ("Invalid token")', action='newpass', host=HOST))
+def test_newpass_refused_by_a_rule_after_another_run_changed_it_is_new(api, cache):
+    # "must differ from the current password": another run sending the same new_password got there first.
+    api.script('newpass', Fault(ApiError('the API answered "Bad argument: password"', server_text='Bad argument: password',
+                                         action='newpass', host=HOST), acted=True))
+    result = rotation(api, cache).rotate()
+    assert result.live_password == 'new' and result.changed
+    assert len(result.warnings) == 1 and 'another run changed the password to it' in result.warnings[0]
+    assert_no_secret(result.warnings[0])
+
+
+def test_newpass_with_a_token_revoked_by_another_runs_change_is_new(api, cache):
+    # Two runs resumed the same pending password; the other run's newpass landed first and revoked the token.
+    api.script('newpass', Fault(InvalidTokenError('the token is not valid ("Invalid token")', action='newpass', host=HOST),
+                                acted=True))
+    result = rotation(api, cache).rotate()
+    assert result.live_password == 'new' and result.changed
+    assert api.password_of(USER) == NEW
+    assert sent(api) == [('get', 'old'), ('newpass', 'token-1'), ('get', 'new')]
+    assert cached(cache).token == result.token
+
+
+def test_newpass_with_a_rejected_token_is_unknown_never_current(api, cache):
+    # The other run's newpass is still on its way: refused here, not accepted yet, applied later.
+    api.script('newpass', Fault(InvalidTokenError('the token is not valid ("Invalid token")', action='newpass', host=HOST),
+                                acted=LATER))
     error = failure(api, cache)
-    assert 'was not changed' in str(error)
-    assert error.live_password == 'current'
-    assert api.password_of(USER) == OLD
+    assert 'Invalid token' in str(error) and 'another run may be sending the same new_password' in str(error)
+    assert error.live_password == 'unknown'
+    api.apply_pending()
+    assert api.password_of(USER) == NEW  # "current" would have had the role drop the live password
 
 
-def test_newpass_that_never_left_is_not_probed(api, cache):
+def test_newpass_that_never_left_is_probed_and_unknown(api, cache):
     api.script('newpass', TransportError('could not connect (Connection refused)', maybe_acted=False,
                                          action='newpass', host=HOST))
     error = failure(api, cache)
-    assert 'never left this machine' in str(error) and 'safe to re-run' in str(error)
-    assert error.live_password == 'current'
-    assert api.actions == ['get', 'newpass']
+    assert 'never left this machine' in str(error) and 'another run may be sending' in str(error)
+    assert error.live_password == 'unknown'
+    assert sent(api) == [('get', 'old'), ('newpass', 'token-1'), ('get', 'new')]
+
+
+def test_newpass_that_never_left_while_another_run_changed_it_is_new(api, cache):
+    api.script('newpass', TransportError('could not connect (Connection refused)', maybe_acted=False,
+                                         action='newpass', host=HOST))
+    real_get = api.get_token
+
+    def get_then_other_run_lands(username, password, address=None):
+        token = real_get(username, password, address)
+        if password == OLD:
+            api.set_password(USER, NEW)  # the other run's newpass lands right after
+        return token
+
+    api.get_token = get_then_other_run_lands
+    result = rotation(api, cache).rotate()
+    assert result.live_password == 'new'
 
 
 # -- the reply to newpass is lost ----------------------------------------------------------------
