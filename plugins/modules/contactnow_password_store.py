@@ -16,16 +16,27 @@ description:
   - Reads and writes the password store file of the C(eightbyeight.contactnow.rotate_password) role and its
     C(<path>.pending) file. The role uses it for its built-in C(file) store; a user's own C(tasks) store may use
     it too. It talks to no API.
+  - With O(backend=hashi_vault) it keeps them in a HashiCorp Vault / OpenBao KV version 2 secret instead (the role's
+    built-in C(hashi_vault) store); the file options and notes below do not apply then.
   - Files are created 0600 from the moment they exist (never with the umask's mode first), written to a
     temporary file and renamed into place, and synced to disk. The directory is made 0700 whether or not it
     existed. A directory or file owned by another user, or a symbolic link, is refused.
   - O(action=record_pending) is create-exclusive, so two overlapping runs can never replace each other's pending
     password; the second one gets RV(conflict=true).
 options:
+  backend:
+    description:
+      - V(file) keeps the passwords in O(path) and C(<path>.pending).
+      - V(hashi_vault) keeps them in one HashiCorp Vault / OpenBao KV version 2 secret, O(vault_path) under O(vault_mount),
+        with the keys C(password) (live), C(pending) (only while a rotation is in flight) and C(rotated_at) (when C(password)
+        became live, written by V(make_live)). Every write is check-and-set on O(version). V(read) checks the mount
+        (KV version 2, usable by the token) and fails on a deleted or destroyed latest version, naming it.
+    type: str
+    choices: [file, hashi_vault]
+    default: file
   path:
-    description: The store file. Its pending password lives in C(<path>.pending).
+    description: The store file, for O(backend=file). Its pending password lives in C(<path>.pending).
     type: path
-    required: true
   action:
     description:
       - V(read) returns the file's and the pending file's content.
@@ -37,12 +48,21 @@ options:
     required: true
     choices: [read, record_pending, make_live, drop_pending]
   value:
-    description: The content to write (a password, or a vault-encrypted one), for V(record_pending) and V(make_live).
+    description:
+      - The content to write (a password, or a vault-encrypted one), for V(record_pending) and V(make_live).
+      - With O(backend=hashi_vault), also for V(drop_pending)
+        (the pending password this run recorded: another one is left in place, with RV(conflict=true)).
+    type: str
+  expected_live:
+    description:
+      - For V(make_live) with O(backend=hashi_vault), the live password as read (V('') when there was none); when the
+        secret holds another one, nothing is written and RV(conflict=true).
     type: str
 author:
   - ContactNow collection maintainers (@eightbyeight)
 extends_documentation_fragment:
   - eightbyeight.contactnow.attributes
+  - eightbyeight.contactnow.hashi_vault
 attributes:
   check_mode:
     support: full
@@ -66,6 +86,14 @@ EXAMPLES = r'''
     value: "{{ next_password }}"
   no_log: true
   register: pending
+
+- name: Read an account's passwords from Vault (VAULT_ADDR and VAULT_TOKEN from the environment)
+  eightbyeight.contactnow.contactnow_password_store:
+    backend: hashi_vault
+    vault_path: contactnow/api-user
+    action: read
+  no_log: true
+  register: stored
 '''
 
 RETURN = r'''
@@ -78,9 +106,21 @@ pending:
   returned: success
   type: str
 conflict:
-  description: For V(record_pending), V(true) when a pending file already existed (another run is rotating).
+  description:
+    - For V(record_pending), V(true) when a pending file already existed (another run is rotating).
+    - With O(backend=hashi_vault), for every write, V(true) when nothing was written because the secret is no longer
+      as last read (another version, another pending or live password); RV(version), RV(live) and RV(pending) then
+      describe it as it is now.
   returned: success
   type: bool
+version:
+  description: With O(backend=hashi_vault), the KV version read, or written by this action (V(0) when the secret does not exist).
+  returned: success and O(backend=hashi_vault)
+  type: int
+rotated_at:
+  description: With O(backend=hashi_vault) and O(action=read), when the live password became live (ISO 8601 UTC), or V(null).
+  returned: success and O(backend=hashi_vault)
+  type: str
 '''
 
 import errno
@@ -90,6 +130,8 @@ import tempfile
 
 from ansible.module_utils.basic import AnsibleModule
 from ansible.module_utils.common.text.converters import to_bytes, to_text
+
+from ansible_collections.eightbyeight.contactnow.plugins.module_utils import _vault
 
 FILE_MODE = 0o600
 DIR_MODE = 0o700
@@ -230,15 +272,22 @@ def run_module(module):
 def main():
     module = AnsibleModule(
         argument_spec=dict(
-            path=dict(type='path', required=True),
+            path=dict(type='path'),
             action=dict(type='str', required=True, choices=['read', 'record_pending', 'make_live', 'drop_pending']),
             value=dict(type='str', no_log=True),
+            expected_live=dict(type='str', no_log=True),
+            backend=dict(type='str', default='file', choices=['file', 'hashi_vault']),
+            **_vault.ARGUMENT_SPEC
         ),
+        required_if=[('backend', 'file', ['path'])],
         supports_check_mode=True,
     )
     try:
-        result = run_module(module)
-    except StoreError as exc:
+        if module.params['backend'] == 'hashi_vault':
+            result = _vault.run(module.params, module.check_mode)
+        else:
+            result = run_module(module)
+    except (StoreError, _vault.VaultError) as exc:
         module.fail_json(msg=str(exc))
     except (IOError, OSError) as exc:
         module.fail_json(msg='the password store at %s cannot be used: %s' % (module.params['path'], exc.strerror or exc))
