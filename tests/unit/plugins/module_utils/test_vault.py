@@ -189,3 +189,26 @@ def test_writes_need_the_version_read(fake):
     with pytest.raises(VaultError) as caught:
         _vault.run(params(action='make_live', value='new'), False)
     assert 'version' in str(caught.value)
+
+
+def test_the_awx_vault_credential_type_injects_what_the_store_reads():
+    import os
+    import re
+
+    import yaml
+
+    root = os.path.join(os.path.dirname(__file__), '..', '..', '..', '..')
+    with open(os.path.join(root, 'docs', 'awx', 'vault_credential_type.yml'), encoding='utf-8') as handle:
+        credential_type = yaml.safe_load(handle)
+    with open(os.path.join(root, 'roles', 'rotate_password', 'defaults', 'main.yml'), encoding='utf-8') as handle:
+        role_env = set(re.findall(r"lookup\('ansible.builtin.env', '([A-Z_]+)'\)", handle.read()))
+    read = set(name for spec in _vault.ARGUMENT_SPEC.values() if 'fallback' in spec for name in spec['fallback'][1])
+    injected = set(credential_type['injectors']['env'])
+    assert injected <= read | role_env
+    # Everything a login needs, and no extra variables (they would show in the job's details).
+    assert set(['VAULT_ADDR', 'VAULT_TOKEN', 'VAULT_ROLE_ID', 'VAULT_SECRET_ID', 'VAULT_NAMESPACE', 'VAULT_CACERT']) <= injected
+    assert 'extra_vars' not in credential_type['injectors']
+    fields = dict((field['id'], field) for field in credential_type['inputs']['fields'])
+    for template in list(credential_type['injectors']['env'].values()) + list(credential_type['injectors']['file'].values()):
+        assert set(re.findall(r'{[{%]\s*(?:if\s+)?([a-z_]+)', template)) - set(['tower']) <= set(fields)
+    assert set(name for name, field in fields.items() if field.get('secret')) == set(['token', 'secret_id'])
