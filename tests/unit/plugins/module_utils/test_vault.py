@@ -212,3 +212,23 @@ def test_the_awx_vault_credential_type_injects_what_the_store_reads():
     for template in list(credential_type['injectors']['env'].values()) + list(credential_type['injectors']['file'].values()):
         assert set(re.findall(r'{[{%]\s*(?:if\s+)?([a-z_]+)', template)) - set(['tower']) <= set(fields)
     assert set(name for name, field in fields.items() if field.get('secret')) == set(['token', 'secret_id'])
+
+
+def test_the_docs_show_exactly_the_policy_the_tests_use():
+    import os
+
+    root = os.path.join(os.path.dirname(__file__), '..', '..', '..', '..')
+
+    def rules(text):
+        lines = [line.strip() for line in text.splitlines()]
+        return [line for line in lines if line and not line.startswith('#') and not line.startswith('..')
+                and line not in ('```', '```hcl')]
+
+    with open(os.path.join(root, 'roles', 'rotate_password', 'files', 'vault_policy.hcl'), encoding='utf-8') as handle:
+        policy = rules(handle.read())
+    assert policy[0] == 'path "secret/data/contactnow/*" {'
+    for doc in (('roles', 'rotate_password', 'README.md'), ('docs', 'docsite', 'rst', 'rotation-guide.rst')):
+        with open(os.path.join(root, *doc), encoding='utf-8') as handle:
+            text = [line.strip() for line in handle.read().splitlines()]
+        start = text.index(policy[0])
+        assert text[start:start + len(policy)] == policy, doc
