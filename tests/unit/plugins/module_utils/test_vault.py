@@ -210,7 +210,7 @@ def test_the_awx_vault_credential_type_injects_what_the_store_reads():
     assert 'extra_vars' not in credential_type['injectors']
     fields = dict((field['id'], field) for field in credential_type['inputs']['fields'])
     for template in list(credential_type['injectors']['env'].values()) + list(credential_type['injectors']['file'].values()):
-        assert set(re.findall(r'{[{%]\s*(?:if\s+)?([a-z_]+)', template)) - set(['tower']) <= set(fields)
+        assert set(re.findall(r'{[{%]\s*(?:if\s+)?([a-z_]+)', template)) - set(['tower', 'endif']) <= set(fields)
     assert set(name for name, field in fields.items() if field.get('secret')) == set(['token', 'secret_id'])
 
 
@@ -232,3 +232,40 @@ def test_the_docs_show_exactly_the_policy_the_tests_use():
             text = [line.strip() for line in handle.read().splitlines()]
         start = text.index(policy[0])
         assert text[start:start + len(policy)] == policy, doc
+
+
+def scripted_vault(monkeypatch, answers):
+    """A Vault whose requests get the given (status, body) answers in turn; records (method, path, body)."""
+    vault = _vault.Vault('https://vault.example.com', token='hvs.a-test-token')
+    calls = []
+
+    def call(method, path, body=None, authenticated=True):
+        calls.append((method, path, body))
+        return answers.pop(0)
+
+    monkeypatch.setattr(vault, '_call', call)
+    return vault, calls
+
+
+def test_a_write_is_check_and_set_and_a_conflict_only_when_the_version_moved_on(monkeypatch):
+    vault, calls = scripted_vault(monkeypatch, [
+        (400, {'errors': ['check-and-set parameter did not match the current version']}),
+        (200, read_body(4, {'password': 'other'})),
+    ])
+    assert vault.write('secret', 'contactnow/u', {'password': 'p'}, cas=3) is None
+    assert calls[0] == ('POST', 'secret/data/contactnow/u', {'options': {'cas': 3}, 'data': {'password': 'p'}})
+
+
+def test_any_other_refusal_of_a_write_fails_with_vault_text(monkeypatch):
+    vault, calls = scripted_vault(monkeypatch, [
+        (400, {'errors': ['check-and-set parameter required for this call']}),
+        (200, read_body(3, {'password': 'same'})),
+    ])
+    with pytest.raises(VaultError) as caught:
+        vault.write('secret', 'contactnow/u', {'password': 'p'}, cas=3)
+    assert 'HTTP 400 (check-and-set parameter required for this call)' in str(caught.value)
+    vault, calls = scripted_vault(monkeypatch, [(403, {'errors': ['permission denied']})])
+    with pytest.raises(VaultError) as caught:
+        vault.write('secret', 'contactnow/u', {'password': 'p'}, cas=3)
+    assert 'HTTP 403 (permission denied)' in str(caught.value)
+    assert vault.write.__name__ == 'write' and len(calls) == 1
