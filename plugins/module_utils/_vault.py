@@ -280,7 +280,7 @@ def _reason(exc):
             break
         reason = inner
     text = ' '.join(str(reason).split())
-    text = text.split('Failed to establish a new connection: ')[-1]
+    text = text.rsplit('Failed to establish a new connection: ', maxsplit=1)[-1]
     return (text[:200] + '...') if len(text) > 200 else text
 
 

@@ -51,7 +51,7 @@ options:
     description:
       - The content to write (a password, or a vault-encrypted one), for V(record_pending) and V(make_live).
       - With O(backend=hashi_vault), also for V(drop_pending)
-        (the pending password this run recorded: another one is left in place, with RV(conflict=true)).
+        (the pending password this run recorded; another one is left in place, with RV(conflict=true)).
     type: str
   expected_live:
     description:
