@@ -16,6 +16,8 @@ description:
   - Reads and writes the password store file of the C(eightbyeight.contactnow.rotate_password) role and its
     C(<path>.pending) file. The role uses it for its built-in C(file) store; a user's own C(tasks) store may use
     it too. It talks to no API.
+  - With O(backend=hashi_vault) it keeps them in a HashiCorp Vault / OpenBao KV version 2 secret instead (the role's
+    built-in C(hashi_vault) store); the file options and notes below do not apply then.
   - Files are created 0600 from the moment they exist (never with the umask's mode first), written to a
     temporary file and renamed into place, and synced to disk. The directory is made 0700 whether or not it
     existed. A directory or file owned by another user, or a symbolic link, is refused.
@@ -29,10 +31,19 @@ description:
     around a password (a file written by hand with C(echo) ends with a newline). Vault-encrypted content is kept
     as it is.
 options:
+  backend:
+    description:
+      - V(file) keeps the passwords in O(path) and C(<path>.pending).
+      - V(hashi_vault) keeps them in one HashiCorp Vault / OpenBao KV version 2 secret, O(vault_path) under O(vault_mount),
+        with the keys C(password) (live), C(pending) (only while a rotation is in flight) and C(rotated_at) (when C(password)
+        became live, written by V(make_live)). Every write is check-and-set on O(version). V(read) checks the mount
+        (KV version 2, usable by the token) and fails on a deleted or destroyed latest version, naming it.
+    type: str
+    choices: [file, hashi_vault]
+    default: file
   path:
-    description: The store file. Its pending password lives in C(<path>.pending).
+    description: The store file, for O(backend=file). Its pending password lives in C(<path>.pending).
     type: path
-    required: true
   action:
     description:
       - V(read) returns the file's and the pending file's content.
@@ -47,23 +58,24 @@ options:
   value:
     description:
       - For V(record_pending) and V(make_live), the content to write (a password, or a vault-encrypted one).
-      - For V(drop_pending), the content the pending file must still hold to be removed (what this run recorded).
+      - For V(drop_pending), the content the pending entry must still hold to be removed (what this run recorded).
     type: str
   expected_live:
     description:
-      - For V(make_live), and required there, the file's content as this run read it; V("") when there was no file.
-      - When the file holds anything else now (another run changed it), nothing is written and RV(conflict=true).
+      - For V(make_live), and required there, the live password as this run read it; V("") when there was none.
+      - When the store holds anything else now (another run changed it), nothing is written and RV(conflict=true).
     type: str
   pending:
     description:
-      - For V(make_live), the pending file's content as this run read or recorded it. The pending file is removed
-        only while it still holds it; another run's pending password is never removed. Unset, the pending
-        file is left as it is.
+      - For V(make_live) with O(backend=file), the pending file's content as this run read or recorded it. The pending
+        file is removed only while it still holds it; another run's pending password is never removed. Unset, the
+        pending file is left as it is. (The Vault backend removes the C(pending) key in the same check-and-set write.)
     type: str
 author:
   - ContactNow collection maintainers (@eightbyeight)
 extends_documentation_fragment:
   - eightbyeight.contactnow.attributes
+  - eightbyeight.contactnow.hashi_vault
 attributes:
   check_mode:
     support: full
@@ -106,6 +118,14 @@ EXAMPLES = r"""
   no_log: true
   register: finalised
   failed_when: finalised.conflict
+
+- name: Read an account's passwords from Vault (VAULT_ADDR and VAULT_TOKEN from the environment)
+  eightbyeight.contactnow.contactnow_password_store:
+    backend: hashi_vault
+    vault_path: contactnow/api-user
+    action: read
+  no_log: true
+  register: stored
 """
 
 RETURN = r"""
@@ -118,17 +138,24 @@ pending:
   returned: success
   type: str
 version:
-  description: Always V(null) for this file store (a versioned store returns the version it read).
+  description:
+    - With O(backend=hashi_vault), the KV version read, or written by this action (V(0) when the secret does not exist).
+    - Always V(null) with O(backend=file).
   returned: success
   type: int
 conflict:
   description:
     - For the writes, V(true) when the store is no longer as this run read it, so nothing was written.
-    - V(record_pending) -- a pending file already exists (another run is rotating).
-    - V(make_live) -- the file no longer holds O(expected_live).
-    - V(drop_pending) -- the pending file no longer holds O(value) (or is gone).
+    - V(record_pending) -- a pending entry already exists (another run is rotating).
+    - V(make_live) -- the store no longer holds O(expected_live) (with O(backend=hashi_vault), also another version).
+    - V(drop_pending) -- the pending entry no longer holds O(value) (or is gone).
+    - With O(backend=hashi_vault), RV(version), RV(live) and RV(pending) then describe the secret as it is now.
   returned: success
   type: bool
+rotated_at:
+  description: With O(backend=hashi_vault) and O(action=read), when the live password became live (ISO 8601 UTC), or V(null).
+  returned: success and O(backend=hashi_vault)
+  type: str
 """
 
 import os
@@ -137,6 +164,7 @@ from ansible.module_utils.basic import AnsibleModule
 from ansible.module_utils.common.text.converters import to_bytes, to_text
 
 from ansible_collections.eightbyeight.contactnow.plugins.module_utils import _safe_file as safe_file
+from ansible_collections.eightbyeight.contactnow.plugins.module_utils import _vault
 
 VAULT_HEADER = '$ANSIBLE_VAULT'
 
@@ -240,17 +268,23 @@ def run_module(module):
 def main():
     module = AnsibleModule(
         argument_spec=dict(
-            path=dict(type='path', required=True),
+            path=dict(type='path'),
             action=dict(type='str', required=True, choices=['read', 'record_pending', 'make_live', 'drop_pending']),
             value=dict(type='str', no_log=True),
             expected_live=dict(type='str', no_log=True),
             pending=dict(type='str', no_log=True),
+            backend=dict(type='str', default='file', choices=['file', 'hashi_vault']),
+            **_vault.ARGUMENT_SPEC
         ),
+        required_if=[('backend', 'file', ['path'])],
         supports_check_mode=True,
     )
     try:
-        result = run_module(module)
-    except StoreError as exc:
+        if module.params['backend'] == 'hashi_vault':
+            result = _vault.run(module.params, module.check_mode)
+        else:
+            result = run_module(module)
+    except (StoreError, _vault.VaultError) as exc:
         module.fail_json(msg=str(exc))
     except (IOError, OSError) as exc:
         module.fail_json(msg='the password store at %s cannot be used: %s' % (module.params['path'], exc.strerror or exc))
