@@ -56,6 +56,9 @@ attributes:
       - V(read) and V(drop_pending) are idempotent; V(record_pending) is create-exclusive by design.
 notes:
   - Not in the C(eightbyeight.contactnow.contactnow) action group, since it takes no connection options.
+  - RV(rotated_at) is the store file's modification time, so the file keeps the password as its whole content.
+    Only this module should write the file: anything that rewrites it (even with the same content) makes the
+    password look newer.
 '''
 
 EXAMPLES = r'''
@@ -77,12 +80,20 @@ pending:
   description: The pending file's content (V(null) when it does not exist). For V(read), and for V(record_pending) on a conflict.
   returned: success
   type: str
+rotated_at:
+  description:
+    - For V(read), when the live password became live (the store file's last write, which V(make_live) makes), as
+      ISO 8601 UTC (C(2026-12-04T17:00:00Z)); V(null) when the store file does not exist.
+  returned: success
+  type: str
+  sample: '2026-12-04T17:00:00Z'
 conflict:
   description: For V(record_pending), V(true) when a pending file already existed (another run is rotating).
   returned: success
   type: bool
 '''
 
+import datetime
 import errno
 import os
 import stat
@@ -134,6 +145,17 @@ def read_file(path):
     with os.fdopen(fd, 'rb') as handle:
         _check_owned(path, os.fstat(handle.fileno()), 'file')
         return to_text(handle.read(), errors='surrogate_or_strict')
+
+
+def modified_at(path):
+    """When ``path`` was last written, ISO 8601 UTC to the second; None when it does not exist."""
+    try:
+        mtime = os.lstat(path).st_mtime
+    except OSError as exc:
+        if exc.errno == errno.ENOENT:
+            return None
+        raise
+    return datetime.datetime.fromtimestamp(int(mtime), datetime.timezone.utc).strftime('%Y-%m-%dT%H:%M:%SZ')
 
 
 def _write_all(fd, value):
@@ -211,9 +233,11 @@ def run_module(module):
 
     if not writes:
         if not os.path.lexists(directory):
-            return dict(changed=False, live=None, pending=None)
+            return dict(changed=False, live=None, pending=None, rotated_at=None)
         ensure_directory(directory, create=False)
-        return dict(changed=False, live=read_file(path), pending=read_file(pending_path))
+        live = read_file(path)
+        return dict(changed=False, live=live, pending=read_file(pending_path),
+                    rotated_at=modified_at(path) if live is not None else None)
 
     ensure_directory(directory, create=True)
     if action == 'record_pending':
