@@ -119,7 +119,7 @@ def parse_args(argv=None):
     parser.add_argument('--logs', default=os.path.join(REPO, '.tmp', 'bench', 'logs'),
                         help='directory for the output of every ansible-playbook run (default .tmp/bench/logs)')
     parser.add_argument('--ansible-playbook', default=None, help='ansible-playbook to run (default: next to this Python, else PATH)')
-    parser.add_argument('--timeout', type=int, default=1800, help='seconds allowed for the whole benchmark (default 1800)')
+    parser.add_argument('--timeout', type=int, default=5400, help='seconds allowed for the whole benchmark (default 5400)')
     args = parser.parse_args(argv)
     args.jobs = [job.strip() for job in args.jobs.split(',') if job.strip()]
     unknown = [job for job in args.jobs if job not in JOBS]
