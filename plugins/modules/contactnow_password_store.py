@@ -57,7 +57,7 @@ attributes:
 notes:
   - Not in the C(eightbyeight.contactnow.contactnow) action group, since it takes no connection options.
   - RV(rotated_at) is the store file's modification time, so the file keeps the password as its whole content.
-    Only this module should write the file: anything that rewrites it (even with the same content) makes the
+    Only this module should write the file; anything that rewrites it (even with the same content) makes the
     password look newer.
 '''
 

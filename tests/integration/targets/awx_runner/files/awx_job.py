@@ -150,9 +150,9 @@ def main(config_path, result_path):
     with urllib.request.urlopen(config['sandbox_control'] + '/secrets', timeout=10) as reply:  # loopback only
         seen = json.load(reply)
     secrets = [secret for secret in seen['passwords'] + seen['tokens'] if secret]
+    all_stdout = '\n'.join(job['stdout'] for job in results.values())
     results['secrets_looked_for'] = len(secrets)
-    results['secrets_in_events'] = sum(1 for secret in secrets if any(secret in job['stdout'] for job in results.values()
-                                                                          if isinstance(job, dict)))
+    results['secrets_in_events'] = sum(1 for secret in secrets if secret in all_stdout)
     fd = os.open(result_path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
     with os.fdopen(fd, 'w') as handle:
         json.dump(results, handle)
