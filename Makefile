@@ -175,8 +175,8 @@ build: venv-$(NEWEST)
 demo: venv-$(NEWEST)
 	@tools/run_demo.sh $(call venv,$(NEWEST)) $(DEMO_PLAYBOOK)
 
-# Times the collection, hand-written ansible.builtin.uri playbooks and a floor for three jobs
-# (fan-out, validate, rotation), alternated over rounds; prints one table and writes
+# Times the collection, hand-written ansible.builtin.uri playbooks and a floor for four jobs
+# (fan-out, validate, rotation, fleet), alternated over rounds; prints one table and writes
 # .tmp/bench/results.json. BENCH_ARGS: e.g. --rounds 5, --jobs rotation, --hosts 40 (see
 # tools/benchmark.py --help). A measurement to read, never a pass/fail test.
 BENCH_ARGS ?=

@@ -14,6 +14,10 @@ and a floor that does no API work at all -- with the playbooks in tools/bench/ (
   validate  30 validate tasks in a row (contactnow_token_info / uri / ansible.builtin.ping)
   rotation  rotate the password of many accounts: get, newpass, verify (contactnow_password /
             three uri tasks per account / one ping per account)
+  fleet     rotate 200 accounts end to end, each with its own file store: one run of the collection
+            playbook rotate_accounts (an inventory host per account, forks --forks) / one run of the
+            single-account playbook rotate_password per account (``single``) / one hand-written uri
+            playbook over the same inventory (generate, get, newpass, verify, write the store file)
 
 Two jobs have a fourth variant that measures what no implementation can avoid, built in the
 benchmark's work directory (collection benchprobe.docs):
@@ -30,8 +34,11 @@ variant of a job once, in an order that rotates from round to round, so that a m
 slower or faster during the run moves all variants alike; ratios are taken round by round and
 their median is reported. API calls are counted from the sandbox's request log.
 
-    python tools/benchmark.py [--jobs fanout,validate,rotation] [--rounds 3] [--hosts 200]
-                              [--forks 20] [--accounts 50] [--json .tmp/bench/results.json]
+    python tools/benchmark.py [--jobs fanout,validate,rotation,fleet] [--rounds 3] [--hosts 200]
+                              [--forks 20] [--accounts N] [--json .tmp/bench/results.json]
+
+--accounts sets the accounts of the rotation job (default 50) and of the fleet job (default 200);
+a small one (--jobs fleet --accounts 10 --rounds 1) is a quick check.
 
 Run it with the Python of the environment that has ansible-core and xmltodict (the
 ansible-playbook next to that Python is used unless --ansible-playbook says otherwise).
@@ -87,30 +94,41 @@ JOBS = {
         'title': 'rotate {accounts} accounts (get, newpass, verify)',
         'targets': (('uri', 0.35),),
     },
+    'fleet': {
+        'title': 'rotate_accounts: {fleet_accounts} accounts, forks {forks}',
+        'targets': (),
+        'variants': ('collection', 'single', 'uri'),
+    },
 }
+ROTATION_ACCOUNTS = 50
+FLEET_ACCOUNTS = 200
 
 
 def parse_args(argv=None):
     parser = argparse.ArgumentParser(description=__doc__.split('\n\n', maxsplit=1)[0])
-    parser.add_argument('--jobs', default='fanout,validate,rotation',
-                        help='comma-separated jobs to run (default: fanout,validate,rotation)')
+    parser.add_argument('--jobs', default='fanout,validate,rotation,fleet',
+                        help='comma-separated jobs to run (default: fanout,validate,rotation,fleet)')
     parser.add_argument('--rounds', type=int, default=3, help='rounds per job; each runs every variant once (default 3)')
     parser.add_argument('--hosts', type=int, default=200, help='hosts in the fan-out fleet (default 200)')
     parser.add_argument('--forks', type=int, default=20, help='ansible-playbook --forks for the fan-out (default 20)')
-    parser.add_argument('--accounts', type=int, default=50, help='accounts the rotation job rotates (default 50)')
+    parser.add_argument('--accounts', type=int, default=None,
+                        help='accounts the rotation job (default %d) and the fleet job (default %d) rotate'
+                        % (ROTATION_ACCOUNTS, FLEET_ACCOUNTS))
     parser.add_argument('--json', default=os.path.join(REPO, '.tmp', 'bench', 'results.json'),
                         help='where to write the results as JSON (default .tmp/bench/results.json)')
     parser.add_argument('--logs', default=os.path.join(REPO, '.tmp', 'bench', 'logs'),
                         help='directory for the output of every ansible-playbook run (default .tmp/bench/logs)')
     parser.add_argument('--ansible-playbook', default=None, help='ansible-playbook to run (default: next to this Python, else PATH)')
-    parser.add_argument('--timeout', type=int, default=1800, help='seconds allowed for the whole benchmark (default 1800)')
+    parser.add_argument('--timeout', type=int, default=5400, help='seconds allowed for the whole benchmark (default 5400)')
     args = parser.parse_args(argv)
     args.jobs = [job.strip() for job in args.jobs.split(',') if job.strip()]
     unknown = [job for job in args.jobs if job not in JOBS]
     if unknown:
         parser.error('unknown job(s) %s; choose from %s' % (', '.join(unknown), ', '.join(JOBS)))
-    if args.rounds < 1 or args.hosts < 1 or args.forks < 1 or args.accounts < 1:
+    if args.rounds < 1 or args.hosts < 1 or args.forks < 1 or (args.accounts is not None and args.accounts < 1):
         parser.error('--rounds, --hosts, --forks and --accounts must be at least 1')
+    args.fleet_accounts = args.accounts or FLEET_ACCOUNTS
+    args.accounts = args.accounts or ROTATION_ACCOUNTS
     return args
 
 
@@ -206,7 +224,7 @@ def write_validate_playbooks(directory):
 
 
 def job_variants(job):
-    return VARIANTS + JOBS[job].get('extra_variants', ())
+    return JOBS[job].get('variants', VARIANTS) + JOBS[job].get('extra_variants', ())
 
 
 def rotation_accounts(count):
@@ -281,6 +299,7 @@ class Runner:
         self.ansible_playbook = find_ansible_playbook(args.ansible_playbook)
         self.deadline = time.monotonic() + args.timeout
         self.accounts = rotation_accounts(args.accounts)
+        self.fleet_inventory = write_fleet_inventory(workdir, rotation_accounts(args.fleet_accounts), sandbox.url)
         self.inventory = os.path.join(workdir, 'inventory.ini')
         with open(self.inventory, 'w') as handle:
             handle.write('[fleet]\nhost[%03d:%03d]\n' % (1, args.hosts) if args.hosts > 1 else '[fleet]\nhost001\n')
@@ -312,38 +331,76 @@ class Runner:
             json.dump(values, handle)
         return path
 
+    def commands(self, job, variant, extra_vars):
+        """The ansible-playbook runs of one variant: one, except for the fleet's single (one per account)."""
+        playbook = os.path.join(self.playbooks.get(job, PLAYBOOKS), '%s_%s.yml' % (job, variant))
+        if job != 'fleet':
+            return [[self.ansible_playbook, '-i', self.inventory, '-e', '@' + extra_vars,
+                     '--forks', str(self.args.forks if job == 'fanout' else 5), playbook]]
+        store_dir = os.path.join(self.workdir, 'stores-%d' % self.runs)
+        os.makedirs(store_dir, mode=0o700)
+        if variant != 'single':
+            return [[self.ansible_playbook, '-i', self.fleet_inventory, '-e', 'bench_store_dir=' + store_dir,
+                     '--forks', str(self.args.forks), playbook]]
+        commands = []
+        for account in rotation_accounts(self.args.fleet_accounts):
+            values = {'rotate_password_api_url': self.sandbox.url, 'rotate_password_username': account['username'],
+                      'rotate_password_initial_password': account['current'],
+                      'rotate_password_store_path': os.path.join(store_dir, account['username'])}
+            path = os.path.join(store_dir, '%s.vars.json' % account['username'])
+            with os.fdopen(os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600), 'w') as handle:
+                json.dump(values, handle)
+            commands.append([self.ansible_playbook, '-i', self.inventory, '-e', '@' + path, playbook])
+        return commands
+
     def run(self, job, variant, round_number, extra_vars):
         """Wall seconds the run took, CPU seconds its processes used, and the API calls it sent."""
-        if job == 'rotation':
+        if job in ('rotation', 'fleet'):
             self.sandbox.control('reset', {})  # every account back at its first password, no tokens
         self.sandbox.control('clear_log', {})
         self.runs += 1
         env = dict(self.env, XDG_CACHE_HOME=os.path.join(self.workdir, 'cache-%d' % self.runs))  # a cold token cache
-        command = [self.ansible_playbook, '-i', self.inventory, '-e', '@' + extra_vars,
-                   '--forks', str(self.args.forks if job == 'fanout' else 5),
-                   os.path.join(self.playbooks.get(job, PLAYBOOKS), '%s_%s.yml' % (job, variant))]
-        remaining = self.deadline - time.monotonic()
-        if remaining <= 0:
-            raise BenchmarkError('the time limit (--timeout %d) was reached' % self.args.timeout)
+        commands = self.commands(job, variant, extra_vars)
         log_path = os.path.join(self.args.logs, '%s-%s-%d.log' % (job, variant, round_number))
         with open(log_path, 'wb') as log:
             cpu_before = _children_cpu()
             started = time.monotonic()
-            # A session of its own, so that an interrupted benchmark stops the run's workers too.
-            process = subprocess.Popen(command, env=env, stdout=log, stderr=subprocess.STDOUT, start_new_session=True)
-            try:
-                returncode = process.wait(timeout=remaining)
-            except subprocess.TimeoutExpired:
-                raise BenchmarkError('the time limit (--timeout %d) was reached during %s %s' % (self.args.timeout, job, variant))
-            finally:
-                if process.poll() is None:
-                    os.killpg(process.pid, signal.SIGKILL)
-                    process.wait(timeout=30)
+            for command in commands:
+                self._run_one(command, env, log, log_path, job, variant)
             elapsed = time.monotonic() - started
             cpu = _children_cpu() - cpu_before
+        return elapsed, cpu, self.sandbox.calls()
+
+    def _run_one(self, command, env, log, log_path, job, variant):
+        remaining = self.deadline - time.monotonic()
+        if remaining <= 0:
+            raise BenchmarkError('the time limit (--timeout %d) was reached' % self.args.timeout)
+        # A session of its own, so that an interrupted benchmark stops the run's workers too.
+        process = subprocess.Popen(command, env=env, stdout=log, stderr=subprocess.STDOUT, start_new_session=True)
+        try:
+            returncode = process.wait(timeout=remaining)
+        except subprocess.TimeoutExpired:
+            raise BenchmarkError('the time limit (--timeout %d) was reached during %s %s' % (self.args.timeout, job, variant))
+        finally:
+            if process.poll() is None:
+                os.killpg(process.pid, signal.SIGKILL)
+                process.wait(timeout=30)
         if returncode != 0:
             raise BenchmarkError('%s %s failed (rc %d); see %s' % (job, variant, returncode, log_path))
-        return elapsed, cpu, self.sandbox.calls()
+
+
+def write_fleet_inventory(workdir, accounts, api_url):
+    """The fleet job's inventory (0600: it holds the initial passwords): group contactnow_accounts, one host
+    per account; the store path is a group-wide default built from the username, as a user would write it."""
+    inventory = {'all': {'children': {'contactnow_accounts': {
+        'vars': {'rotate_password_api_url': api_url,
+                 'rotate_password_store_path': '{{ bench_store_dir }}/{{ rotate_password_username }}'},
+        'hosts': dict((account['username'], {'rotate_password_initial_password': account['current']}) for account in accounts),
+    }}}}
+    path = os.path.join(workdir, 'fleet-inventory.json')
+    with os.fdopen(os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600), 'w') as handle:
+        json.dump(inventory, handle)
+    return path
 
 
 def _children_cpu():
@@ -373,7 +430,8 @@ def run_job(runner, job, rounds):
             print('  %-9s round %d  %-10s %7.2fs wall %7.2fs cpu  %s'
                   % (job, round_number + 1, variant, elapsed, used, format_calls(sent)), flush=True)
     result = summarise(job, times, cpu, calls)
-    result['title'] = JOBS[job]['title'].format(hosts=runner.args.hosts, forks=runner.args.forks, accounts=runner.args.accounts)
+    result['title'] = JOBS[job]['title'].format(hosts=runner.args.hosts, forks=runner.args.forks, accounts=runner.args.accounts,
+                                                fleet_accounts=runner.args.fleet_accounts)
     return result
 
 
@@ -510,11 +568,12 @@ def main(argv=None):
     workdir = tempfile.mkdtemp(prefix='contactnow-bench-')
     sandbox = None
     try:
-        sandbox = Sandbox(workdir, rotation_accounts(args.accounts), args.timeout + 120)
+        sandbox = Sandbox(workdir, rotation_accounts(max(args.accounts, args.fleet_accounts)), args.timeout + 120)
         runner = Runner(args, workdir, sandbox)
         meta = {'ansible_core': ansible_version(runner.ansible_playbook), 'python': platform.python_version(),
                 'machine': machine(), 'started': time.strftime('%Y-%m-%dT%H:%M:%SZ', time.gmtime()),
-                'rounds': args.rounds, 'hosts': args.hosts, 'forks': args.forks, 'accounts': args.accounts}
+                'rounds': args.rounds, 'hosts': args.hosts, 'forks': args.forks, 'accounts': args.accounts,
+                'fleet_accounts': args.fleet_accounts}
         results = {}
         try:
             for job in args.jobs:

@@ -90,6 +90,9 @@ attributes:
         condition fails); V(record_pending) is create-exclusive by design.
 notes:
   - Not in the C(eightbyeight.contactnow.contactnow) action group, since it takes no connection options.
+  - With O(backend=file), RV(rotated_at) is the store file's modification time, so the file keeps the password as
+    its whole content. Only this module should write the file; anything that rewrites it (even with the same
+    content) makes the password look newer.
 """
 
 EXAMPLES = r"""
@@ -153,11 +156,18 @@ conflict:
   returned: success
   type: bool
 rotated_at:
-  description: With O(backend=hashi_vault) and O(action=read), when the live password became live (ISO 8601 UTC), or V(null).
-  returned: success and O(backend=hashi_vault)
+  description:
+    - For V(read), when the live password became live, as ISO 8601 UTC (C(2026-12-04T17:00:00Z)); V(null) when there
+      is no live password or its age is not known.
+    - O(backend=file) -- the store file's last write, which V(make_live) makes.
+    - O(backend=hashi_vault) -- the secret's C(rotated_at) key, which V(make_live) writes beside C(password).
+  returned: success
   type: str
+  sample: '2026-12-04T17:00:00Z'
 """
 
+import datetime
+import errno
 import os
 
 from ansible.module_utils.basic import AnsibleModule
@@ -190,6 +200,17 @@ def read_file(path):
         raise StoreError('the store file %s cannot be used: %s (a symbolic link or a file owned by another user is '
                          'not accepted)' % (path, exc.strerror))
     return None if data is None else to_text(data, errors='surrogate_or_strict')
+
+
+def modified_at(path):
+    """When ``path`` was last written, ISO 8601 UTC to the second; None when it does not exist."""
+    try:
+        mtime = os.lstat(path).st_mtime
+    except OSError as exc:
+        if exc.errno == errno.ENOENT:
+            return None
+        raise
+    return datetime.datetime.fromtimestamp(int(mtime), datetime.timezone.utc).strftime('%Y-%m-%dT%H:%M:%SZ')
 
 
 def create_exclusive(path, value):
@@ -247,9 +268,11 @@ def run_module(module):
         check_value(value)
     if action == 'read':
         if not os.path.lexists(directory):
-            return dict(changed=False, live=None, pending=None, version=None)
+            return dict(changed=False, live=None, pending=None, version=None, rotated_at=None)
         ensure_directory(directory, create=False)
-        return dict(changed=False, live=read_file(path), pending=read_file(pending_path), version=None)
+        live = read_file(path)
+        return dict(changed=False, live=live, pending=read_file(pending_path), version=None,
+                    rotated_at=modified_at(path) if live is not None else None)
     if module.check_mode:
         return dict(changed=True, conflict=False)
 
