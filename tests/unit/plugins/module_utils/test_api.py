@@ -34,6 +34,7 @@ from ansible_collections.eightbyeight.contactnow.plugins.module_utils._cache imp
 from ansible_collections.eightbyeight.contactnow.plugins.module_utils._token import TokenManager
 from ansible_collections.eightbyeight.contactnow.tests.unit.plugins.fake_api import (
     API_URL,
+    LIFETIME,
     PASSWORD,
     USERNAME,
     client_over,

@@ -12,10 +12,11 @@ __metaclass__ = type
 from ansible.module_utils.common.parameters import remove_values
 
 from ansible_collections.eightbyeight.contactnow.plugins.modules import contactnow_api
+from ansible_collections.eightbyeight.contactnow.tests.unit.plugins.fake_api import FakeServer
 from ansible_collections.eightbyeight.contactnow.tests.unit.plugins.module_utils import test_api
 
 
-class EchoingServer(test_api.FakeServer):
+class EchoingServer(FakeServer):
     """A records API whose reply echoes the request's arguments, token included."""
 
     def _records(self, script, args, body):
@@ -39,8 +40,8 @@ class FakeModule:
         raise AssertionError(warning)
 
 
-def test_a_token_echoed_in_the_reply_is_masked(cache, monkeypatch):
-    server = EchoingServer(test_api.Clock(test_api.START))
+def test_a_token_echoed_in_the_reply_is_masked(cache, clock, monkeypatch):
+    server = EchoingServer(clock)
     monkeypatch.setattr(contactnow_api, 'ApiCall', lambda _options, address=None: test_api.api_call(server, cache, server.clock))
     module = FakeModule()
     result = contactnow_api.run(module)
