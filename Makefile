@@ -6,14 +6,15 @@
 # On a fresh machine these do all the setup themselves (virtual environments from PyPI, the
 # offline get-pip stand-in for ansible-test, a staged copy of the collection):
 #   make demo          build + install the collection, run the demo playbook against a sandbox
-#   make test          everything CI runs; a summary of the stages at the end
+#   make test          everything CI runs: one line per stage as it ends (full logs in .tmp/logs/)
+#                      and the total; about 11 minutes on an idle 2-core machine
 # For developers (each runs alone; ANSIBLE=2.21, 2.20 or 2.19 picks one ansible-core):
 #   make sanity | units | integration      ansible-test (--venv: no container engine here)
 #   make lint | docs | checks | build      antsibull-nox sessions (noxfile.py, antsibull-nox.toml)
 #   make venv | clean | distclean
 #   make bench         the collection timed against hand-written uri playbooks (not a test)
 #   make fuzz          the unit tests' fuzzing with FUZZ_EXAMPLES (100000) examples instead of 6000
-# `make help` lists the variables.
+# `make help` prints the lines above and the variables.
 
 SHELL := /bin/bash
 .SHELLFLAGS := -eu -o pipefail -c
@@ -139,8 +140,10 @@ $(foreach v,$(ANSIBLE_VERSIONS),units-$(v)): units-%: venv-%
 # Integration runs with -vvv; its output is then scanned for every password and token the sandboxes
 # saw (tools/scan_secrets.py), also when a target failed.
 $(foreach v,$(ANSIBLE_VERSIONS),integration-$(v)): integration-%: venv-%
-	@mkdir -p $(TMP) && rm -rf $(call staged,integration-$*)/tests/output/sandbox-secrets $(TMP)/integration-$*.failed
+	@mkdir -p $(TMP) && rm -rf $(call staged,integration-$*)/tests/output/sandbox-secrets $(TMP)/integration-$*.failed \
+	    $(call staged,integration-$*)/tests/output/data
 	$(call ansible_test,integration,$*,-vvv $(TARGETS)) 2>&1 | tee $(TMP)/integration-$*.log || touch $(TMP)/integration-$*.failed
+	@$(call venv,$*)/bin/python tools/integration_times.py $(call staged,integration-$*)
 	@$(call venv,$*)/bin/python tools/scan_secrets.py $(TMP)/integration-$*.log $(call staged,integration-$*)/tests/output/sandbox-secrets
 	@test ! -e $(TMP)/integration-$*.failed
 
@@ -191,11 +194,12 @@ fuzz: venv-$(NEWEST)
 # ---- everything ----------------------------------------------------------------------------
 
 # Set up all venvs first (a failure there stops everything), then run every stage even when
-# one fails, and end with a summary; the exit code is non-zero when any stage failed.
+# one fails (tools/run_stages.sh): one line per stage as it ends, with its log in .tmp/logs/
+# and, when it failed, the log's last lines; the exit code is non-zero when any stage failed.
 # Stages run in lanes, side by side: one lane per ansible-core version that runs integration,
 # one for the other versions; lint, docs and checks are spread over them so the lanes take
 # about as long as each other.
-# TEST_PARALLEL=0 runs them all in one lane, streaming the output.
+# TEST_PARALLEL=0 runs them all in one lane, one after another.
 TEST_PARALLEL ?= 1
 lane_stages = units-$(1) $(if $(filter $(1),$(INTEGRATION_ANSIBLE)),integration-$(1)) sanity-$(1)
 lane_versions := $(filter $(INTEGRATION_ANSIBLE),$(ANSIBLE))
