@@ -117,9 +117,20 @@ $(foreach v,$(ANSIBLE_VERSIONS),venv-$(v)): venv-%: .venv-%/.stamp
 # Not an antsibull-nox session: those run ansible-test with --docker, and there is no container
 # engine here. Hence also tools/prepare_ansible_test.sh (the offline get-pip stand-in) and
 # tools/stage_collection.sh (ansible-test wants the collection under ansible_collections/).
+# SHARED_DELEGATION_VENV=1 (set by `make test`, whose stages of one version run one after
+# another): the staged copies of a version share the virtual environment ansible-test --venv
+# makes (tests/output/.tmp/delegation), so it is created and filled once per version instead of
+# once per command. Unset, each command keeps its own, so that commands can run side by side.
+SHARED_DELEGATION_VENV ?=
 define ansible_test
 	@tools/prepare_ansible_test.sh $(call venv,$(2))
 	@tools/stage_collection.sh $(TMP)/$(1)-$(2) >/dev/null
+	@delegation=$(call staged,$(1)-$(2))/tests/output/.tmp/delegation; \
+	if [[ -L "$$delegation" ]]; then rm "$$delegation"; fi; \
+	if [[ -n "$(SHARED_DELEGATION_VENV)" ]]; then \
+	    rm -rf "$$delegation" && mkdir -p "$(TMP)/delegation-$(2)" "$${delegation%/*}" && \
+	    ln -s "$(TMP)/delegation-$(2)" "$$delegation"; \
+	fi
 	@pyver=$$($(call venv,$(2))/bin/python -c 'import sys; print("%d.%d" % sys.version_info[:2])'); \
 	cd $(call staged,$(1)-$(2)) && \
 	echo "== ansible-test $(1) (ansible-core $(2), Python $$pyver) in $$PWD" && \
@@ -204,15 +215,11 @@ TEST_PARALLEL ?= 1
 lane_stages = units-$(1) $(if $(filter $(1),$(INTEGRATION_ANSIBLE)),integration-$(1)) sanity-$(1)
 lane_versions := $(filter $(INTEGRATION_ANSIBLE),$(ANSIBLE))
 other_versions := $(filter-out $(INTEGRATION_ANSIBLE),$(ANSIBLE))
-ifeq ($(words $(lane_versions)),2)
-# The usual case: 2.21 + docs, 2.19 + checks, 2.20 + lint.
-TEST_LANES = "$(call lane_stages,$(word 1,$(lane_versions))) docs" \
-	"$(call lane_stages,$(word 2,$(lane_versions))) checks" \
-	"$(foreach v,$(other_versions),$(call lane_stages,$(v))) lint"
-else
+# One lane per version that runs integration (the long poles: nothing else goes there), one for
+# the other versions and the nox sessions. A version's ansible-test stages stay in one lane, one
+# after another, so that they can share their virtual environment (SHARED_DELEGATION_VENV).
 TEST_LANES = $(foreach v,$(lane_versions),"$(call lane_stages,$(v))") \
 	"$(foreach v,$(other_versions),$(call lane_stages,$(v))) lint docs checks"
-endif
 ifeq ($(TEST_PARALLEL),0)
 TEST_LANES = "$(foreach v,$(ANSIBLE),units-$(v)) $(foreach v,$(INTEGRATION_ANSIBLE),integration-$(v)) \
 	$(foreach v,$(ANSIBLE),sanity-$(v)) lint docs checks"
@@ -220,7 +227,7 @@ endif
 
 test: venv
 	@$(foreach v,$(ANSIBLE),tools/prepare_ansible_test.sh $(call venv,$(v)) &&) true
-	@tools/run_stages.sh $(MAKE) $(TMP)/logs $(TEST_LANES)
+	@SHARED_DELEGATION_VENV=1 tools/run_stages.sh $(MAKE) $(TMP)/logs $(TEST_LANES)
 
 clean:
 	rm -rf $(TMP)
