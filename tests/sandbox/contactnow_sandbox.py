@@ -836,8 +836,13 @@ def main(argv=None):
     for signum in (signal.SIGTERM, signal.SIGINT):
         signal.signal(signum, lambda _signum, _frame: server.request_shutdown())
     if args.max_lifetime:
-        # A test that forgets to stop the sandbox must not leak it.
-        timer = threading.Timer(args.max_lifetime, server.request_shutdown)
+        # A test that forgets to stop the sandbox must not leak it; say so, or it looks like a crash.
+        def expire():
+            print("stopping: --max-lifetime of %g s reached (--max-lifetime 0 runs until stopped)"
+                  % args.max_lifetime, flush=True)
+            server.request_shutdown()
+
+        timer = threading.Timer(args.max_lifetime, expire)
         timer.daemon = True
         timer.start()
     try:

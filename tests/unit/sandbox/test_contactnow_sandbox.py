@@ -791,6 +791,8 @@ def test_cli_max_lifetime():
     proc = run_cli(["--max-lifetime", "0.5"])
     try:
         assert proc.wait(TIMEOUT) == 0
+        # It says why it stopped, so that a sandbox gone after an hour does not look like a crash.
+        assert "stopping: --max-lifetime of 0.5 s reached" in proc.stdout.read()
     finally:
         proc.kill()
         proc.wait(TIMEOUT)
