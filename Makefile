@@ -63,6 +63,8 @@ DEMO_PLAYBOOK ?= demo/demo.yml
 # ---- paths ---------------------------------------------------------------------------------
 
 COLLECTION := eightbyeight/contactnow
+# What running ansible-test without a container engine needs (see its README).
+LOCAL_ANSIBLE_TEST := tools/local-ansible-test
 TMP := $(CURDIR)/.tmp
 venv = $(CURDIR)/.venv-$(1)
 # Each command tests its own staged copy, so that commands can run side by side.
@@ -70,7 +72,7 @@ staged = $(TMP)/$(1)/ansible_collections/$(COLLECTION)
 
 # A venv is refreshed when one of these changes.
 VENV_INPUTS := Makefile requirements.txt tools/requirements-test.txt \
-	tools/get_pip_standin.py tools/prepare_ansible_test.sh
+	$(LOCAL_ANSIBLE_TEST)/get_pip_standin.py $(LOCAL_ANSIBLE_TEST)/prepare_ansible_test.sh
 
 .PHONY: help test sanity units integration lint docs checks demo bench fuzz build venv clean distclean \
 	$(foreach v,$(ANSIBLE_VERSIONS),venv-$(v) sanity-$(v) units-$(v) integration-$(v))
@@ -115,16 +117,16 @@ $(foreach v,$(ANSIBLE_VERSIONS),venv-$(v)): venv-%: .venv-%/.stamp
 # `ansible-test COMMAND` in it with the version's venv (--venv: ansible-test makes its own
 # virtual environments from PyPI, --requirements: and installs what the command needs).
 # Not an antsibull-nox session: those run ansible-test with --docker, and there is no container
-# engine here. Hence also tools/prepare_ansible_test.sh (the offline get-pip stand-in) and
-# tools/stage_collection.sh (ansible-test wants the collection under ansible_collections/).
+# engine here. Hence the scripts in tools/local-ansible-test/ (its README says why each exists
+# and what a machine with Docker uses instead).
 # SHARED_DELEGATION_VENV=1 (set by `make test`, whose stages of one version run one after
 # another): the staged copies of a version share the virtual environment ansible-test --venv
 # makes (tests/output/.tmp/delegation), so it is created and filled once per version instead of
 # once per command. Unset, each command keeps its own, so that commands can run side by side.
 SHARED_DELEGATION_VENV ?=
 define ansible_test
-	@tools/prepare_ansible_test.sh $(call venv,$(2))
-	@tools/stage_collection.sh $(TMP)/$(1)-$(2) >/dev/null
+	@$(LOCAL_ANSIBLE_TEST)/prepare_ansible_test.sh $(call venv,$(2))
+	@$(LOCAL_ANSIBLE_TEST)/stage_collection.sh $(TMP)/$(1)-$(2) >/dev/null
 	@delegation=$(call staged,$(1)-$(2))/tests/output/.tmp/delegation; \
 	if [[ -L "$$delegation" ]]; then rm "$$delegation"; fi; \
 	if [[ -n "$(SHARED_DELEGATION_VENV)" ]]; then \
@@ -154,7 +156,7 @@ $(foreach v,$(ANSIBLE_VERSIONS),integration-$(v)): integration-%: venv-%
 	@mkdir -p $(TMP) && rm -rf $(call staged,integration-$*)/tests/output/sandbox-secrets $(TMP)/integration-$*.failed \
 	    $(call staged,integration-$*)/tests/output/data
 	$(call ansible_test,integration,$*,-vvv $(TARGETS)) 2>&1 | tee $(TMP)/integration-$*.log || touch $(TMP)/integration-$*.failed
-	@$(call venv,$*)/bin/python tools/integration_times.py $(call staged,integration-$*)
+	@$(call venv,$*)/bin/python $(LOCAL_ANSIBLE_TEST)/integration_times.py $(call staged,integration-$*)
 	@$(call venv,$*)/bin/python tools/scan_secrets.py $(TMP)/integration-$*.log $(call staged,integration-$*)/tests/output/sandbox-secrets
 	@test ! -e $(TMP)/integration-$*.failed
 
@@ -200,12 +202,12 @@ bench: venv-$(NEWEST)
 # The unit tests' fuzzing (hypothesis, fixed seed) with FUZZ_EXAMPLES examples instead of 6000.
 FUZZ_EXAMPLES ?= 100000
 fuzz: venv-$(NEWEST)
-	@cd "$$(tools/stage_collection.sh $(TMP)/fuzz)" && CONTACTNOW_FUZZ_EXAMPLES=$(FUZZ_EXAMPLES) PYTHONPATH=$(TMP)/fuzz $(call venv,$(NEWEST))/bin/python -m pytest -q -p no:cacheprovider tests/unit/plugins/module_utils/test_fuzz.py
+	@cd "$$($(LOCAL_ANSIBLE_TEST)/stage_collection.sh $(TMP)/fuzz)" && CONTACTNOW_FUZZ_EXAMPLES=$(FUZZ_EXAMPLES) PYTHONPATH=$(TMP)/fuzz $(call venv,$(NEWEST))/bin/python -m pytest -q -p no:cacheprovider tests/unit/plugins/module_utils/test_fuzz.py
 
 # ---- everything ----------------------------------------------------------------------------
 
 # Set up all venvs first (a failure there stops everything), then run every stage even when
-# one fails (tools/run_stages.sh): one line per stage as it ends, with its log in .tmp/logs/
+# one fails (tools/local-ansible-test/run_stages.sh): one line per stage as it ends, with its log in .tmp/logs/
 # and, when it failed, the log's last lines; the exit code is non-zero when any stage failed.
 # Stages run in lanes, side by side: one lane per ansible-core version that runs integration,
 # one for the other versions; lint, docs and checks are spread over them so the lanes take
@@ -226,8 +228,8 @@ TEST_LANES = "$(foreach v,$(ANSIBLE),units-$(v)) $(foreach v,$(INTEGRATION_ANSIB
 endif
 
 test: venv
-	@$(foreach v,$(ANSIBLE),tools/prepare_ansible_test.sh $(call venv,$(v)) &&) true
-	@SHARED_DELEGATION_VENV=1 tools/run_stages.sh $(MAKE) $(TMP)/logs $(TEST_LANES)
+	@$(foreach v,$(ANSIBLE),$(LOCAL_ANSIBLE_TEST)/prepare_ansible_test.sh $(call venv,$(v)) &&) true
+	@SHARED_DELEGATION_VENV=1 $(LOCAL_ANSIBLE_TEST)/run_stages.sh $(MAKE) $(TMP)/logs $(TEST_LANES)
 
 clean:
 	rm -rf $(TMP)

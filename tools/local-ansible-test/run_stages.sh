@@ -11,7 +11,7 @@
 # (result, wall time, CPU time, log) and, for a failed stage, the last TAIL_LINES lines of its log.
 # Exits non-zero when any stage failed.
 #
-# Usage: tools/run_stages.sh MAKE LOG_DIR LANE...      (TAIL_LINES=40 by default)
+# Usage: tools/local-ansible-test/run_stages.sh MAKE LOG_DIR LANE...      (TAIL_LINES=40 by default)
 set -uo pipefail
 
 make_cmd=${1:?usage: $0 MAKE LOG_DIR LANE...}

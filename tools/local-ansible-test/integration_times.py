@@ -5,7 +5,7 @@
 
 ansible-test integration writes tests/output/data/integration-<time>.json with each target's
 run_time_seconds; this reads the newest one under the staged collection given as argument.
-Usage: python tools/integration_times.py STAGED_COLLECTION_DIR
+Usage: python tools/local-ansible-test/integration_times.py STAGED_COLLECTION_DIR
 """
 
 import json
