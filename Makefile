@@ -119,8 +119,8 @@ $(foreach v,$(ANSIBLE_VERSIONS),venv-$(v)): venv-%: .venv-%/.stamp
 # Not an antsibull-nox session: those run ansible-test with --docker, and there is no container
 # engine here. Hence the scripts in tools/local-ansible-test/ (its README says why each exists
 # and what a machine with Docker uses instead).
-# SHARED_DELEGATION_VENV=1 (set by `make test`, whose stages of one version run one after
-# another): the staged copies of a version share the virtual environment ansible-test --venv
+# SHARED_DELEGATION_VENV=1 (set by `make test`, whose units and integration of one version run
+# one after another): the staged copies of a version share the virtual environment ansible-test --venv
 # makes (tests/output/.tmp/delegation), so it is created and filled once per version instead of
 # once per command. Unset, each command keeps its own, so that commands can run side by side.
 SHARED_DELEGATION_VENV ?=
@@ -144,6 +144,8 @@ sanity: $(foreach v,$(ANSIBLE),sanity-$(v))
 units: $(foreach v,$(ANSIBLE),units-$(v))
 integration: $(foreach v,$(INTEGRATION_ANSIBLE),integration-$(v))
 
+# Sanity runs beside the integration of its version in `make test`: never the shared venv.
+$(foreach v,$(ANSIBLE_VERSIONS),sanity-$(v)): SHARED_DELEGATION_VENV :=
 $(foreach v,$(ANSIBLE_VERSIONS),sanity-$(v)): sanity-%: venv-%
 	$(call ansible_test,sanity,$*)
 
@@ -214,14 +216,14 @@ fuzz: venv-$(NEWEST)
 # about as long as each other.
 # TEST_PARALLEL=0 runs them all in one lane, one after another.
 TEST_PARALLEL ?= 1
-lane_stages = units-$(1) $(if $(filter $(1),$(INTEGRATION_ANSIBLE)),integration-$(1)) sanity-$(1)
 lane_versions := $(filter $(INTEGRATION_ANSIBLE),$(ANSIBLE))
 other_versions := $(filter-out $(INTEGRATION_ANSIBLE),$(ANSIBLE))
-# One lane per version that runs integration (the long poles: nothing else goes there), one for
-# the other versions and the nox sessions. A version's ansible-test stages stay in one lane, one
-# after another, so that they can share their virtual environment (SHARED_DELEGATION_VENV).
-TEST_LANES = $(foreach v,$(lane_versions),"$(call lane_stages,$(v))") \
-	"$(foreach v,$(other_versions),$(call lane_stages,$(v))) lint docs checks"
+# One lane per version that runs integration, holding only its units and integration (the long
+# poles, which share their virtual environment: SHARED_DELEGATION_VENV), and one lane for the
+# rest: the other versions' units, every sanity run and the nox sessions. Sanity keeps its own
+# virtual environment, since it runs beside the integration of the same version.
+TEST_LANES = $(foreach v,$(lane_versions),"units-$(v) integration-$(v)") \
+	"$(foreach v,$(other_versions),units-$(v)) $(foreach v,$(ANSIBLE),sanity-$(v)) lint docs checks"
 ifeq ($(TEST_PARALLEL),0)
 TEST_LANES = "$(foreach v,$(ANSIBLE),units-$(v)) $(foreach v,$(INTEGRATION_ANSIBLE),integration-$(v)) \
 	$(foreach v,$(ANSIBLE),sanity-$(v)) lint docs checks"
