@@ -6,14 +6,15 @@
 # On a fresh machine these do all the setup themselves (virtual environments from PyPI, the
 # offline get-pip stand-in for ansible-test, a staged copy of the collection):
 #   make demo          build + install the collection, run the demo playbook against a sandbox
-#   make test          everything CI runs; a summary of the stages at the end
+#   make test          everything CI runs: one line per stage as it ends (full logs in .tmp/logs/)
+#                      and the total; 15 to 18 minutes on an idle 2-core machine
 # For developers (each runs alone; ANSIBLE=2.21, 2.20 or 2.19 picks one ansible-core):
 #   make sanity | units | integration      ansible-test (--venv: no container engine here)
 #   make lint | docs | checks | build      antsibull-nox sessions (noxfile.py, antsibull-nox.toml)
 #   make venv | clean | distclean
 #   make bench         the collection timed against hand-written uri playbooks (not a test)
 #   make fuzz          the unit tests' fuzzing with FUZZ_EXAMPLES (100000) examples instead of 6000
-# `make help` lists the variables.
+# `make help` prints the lines above and the variables.
 
 SHELL := /bin/bash
 .SHELLFLAGS := -eu -o pipefail -c
@@ -62,6 +63,8 @@ DEMO_PLAYBOOK ?= demo/demo.yml
 # ---- paths ---------------------------------------------------------------------------------
 
 COLLECTION := eightbyeight/contactnow
+# What running ansible-test without a container engine needs (see its README).
+LOCAL_ANSIBLE_TEST := tools/local-ansible-test
 TMP := $(CURDIR)/.tmp
 venv = $(CURDIR)/.venv-$(1)
 # Each command tests its own staged copy, so that commands can run side by side.
@@ -69,7 +72,7 @@ staged = $(TMP)/$(1)/ansible_collections/$(COLLECTION)
 
 # A venv is refreshed when one of these changes.
 VENV_INPUTS := Makefile requirements.txt tools/requirements-test.txt \
-	tools/get_pip_standin.py tools/prepare_ansible_test.sh
+	$(LOCAL_ANSIBLE_TEST)/get_pip_standin.py $(LOCAL_ANSIBLE_TEST)/prepare_ansible_test.sh
 
 .PHONY: help test sanity units integration lint docs checks demo bench fuzz build venv clean distclean \
 	$(foreach v,$(ANSIBLE_VERSIONS),venv-$(v) sanity-$(v) units-$(v) integration-$(v))
@@ -114,11 +117,22 @@ $(foreach v,$(ANSIBLE_VERSIONS),venv-$(v)): venv-%: .venv-%/.stamp
 # `ansible-test COMMAND` in it with the version's venv (--venv: ansible-test makes its own
 # virtual environments from PyPI, --requirements: and installs what the command needs).
 # Not an antsibull-nox session: those run ansible-test with --docker, and there is no container
-# engine here. Hence also tools/prepare_ansible_test.sh (the offline get-pip stand-in) and
-# tools/stage_collection.sh (ansible-test wants the collection under ansible_collections/).
+# engine here. Hence the scripts in tools/local-ansible-test/ (its README says why each exists
+# and what a machine with Docker uses instead).
+# SHARED_DELEGATION_VENV=1 (set by `make test`, whose units and integration of one version run
+# one after another): the staged copies of a version share the virtual environment ansible-test --venv
+# makes (tests/output/.tmp/delegation), so it is created and filled once per version instead of
+# once per command. Unset, each command keeps its own, so that commands can run side by side.
+SHARED_DELEGATION_VENV ?=
 define ansible_test
-	@tools/prepare_ansible_test.sh $(call venv,$(2))
-	@tools/stage_collection.sh $(TMP)/$(1)-$(2) >/dev/null
+	@$(LOCAL_ANSIBLE_TEST)/prepare_ansible_test.sh $(call venv,$(2))
+	@$(LOCAL_ANSIBLE_TEST)/stage_collection.sh $(TMP)/$(1)-$(2) >/dev/null
+	@delegation=$(call staged,$(1)-$(2))/tests/output/.tmp/delegation; \
+	if [[ -L "$$delegation" ]]; then rm "$$delegation"; fi; \
+	if [[ -n "$(SHARED_DELEGATION_VENV)" ]]; then \
+	    rm -rf "$$delegation" && mkdir -p "$(TMP)/delegation-$(2)" "$${delegation%/*}" && \
+	    ln -s "$(TMP)/delegation-$(2)" "$$delegation"; \
+	fi
 	@pyver=$$($(call venv,$(2))/bin/python -c 'import sys; print("%d.%d" % sys.version_info[:2])'); \
 	cd $(call staged,$(1)-$(2)) && \
 	echo "== ansible-test $(1) (ansible-core $(2), Python $$pyver) in $$PWD" && \
@@ -130,6 +144,8 @@ sanity: $(foreach v,$(ANSIBLE),sanity-$(v))
 units: $(foreach v,$(ANSIBLE),units-$(v))
 integration: $(foreach v,$(INTEGRATION_ANSIBLE),integration-$(v))
 
+# Sanity runs beside the integration of its version in `make test`: never the shared venv.
+$(foreach v,$(ANSIBLE_VERSIONS),sanity-$(v)): SHARED_DELEGATION_VENV :=
 $(foreach v,$(ANSIBLE_VERSIONS),sanity-$(v)): sanity-%: venv-%
 	$(call ansible_test,sanity,$*)
 
@@ -139,8 +155,10 @@ $(foreach v,$(ANSIBLE_VERSIONS),units-$(v)): units-%: venv-%
 # Integration runs with -vvv; its output is then scanned for every password and token the sandboxes
 # saw (tools/scan_secrets.py), also when a target failed.
 $(foreach v,$(ANSIBLE_VERSIONS),integration-$(v)): integration-%: venv-%
-	@mkdir -p $(TMP) && rm -rf $(call staged,integration-$*)/tests/output/sandbox-secrets $(TMP)/integration-$*.failed
+	@mkdir -p $(TMP) && rm -rf $(call staged,integration-$*)/tests/output/sandbox-secrets $(TMP)/integration-$*.failed \
+	    $(call staged,integration-$*)/tests/output/data
 	$(call ansible_test,integration,$*,-vvv $(TARGETS)) 2>&1 | tee $(TMP)/integration-$*.log || touch $(TMP)/integration-$*.failed
+	@$(call venv,$*)/bin/python $(LOCAL_ANSIBLE_TEST)/integration_times.py $(call staged,integration-$*)
 	@$(call venv,$*)/bin/python tools/scan_secrets.py $(TMP)/integration-$*.log $(call staged,integration-$*)/tests/output/sandbox-secrets
 	@test ! -e $(TMP)/integration-$*.failed
 
@@ -186,37 +204,34 @@ bench: venv-$(NEWEST)
 # The unit tests' fuzzing (hypothesis, fixed seed) with FUZZ_EXAMPLES examples instead of 6000.
 FUZZ_EXAMPLES ?= 100000
 fuzz: venv-$(NEWEST)
-	@cd "$$(tools/stage_collection.sh $(TMP)/fuzz)" && CONTACTNOW_FUZZ_EXAMPLES=$(FUZZ_EXAMPLES) PYTHONPATH=$(TMP)/fuzz $(call venv,$(NEWEST))/bin/python -m pytest -q -p no:cacheprovider tests/unit/plugins/module_utils/test_fuzz.py
+	@cd "$$($(LOCAL_ANSIBLE_TEST)/stage_collection.sh $(TMP)/fuzz)" && CONTACTNOW_FUZZ_EXAMPLES=$(FUZZ_EXAMPLES) PYTHONPATH=$(TMP)/fuzz $(call venv,$(NEWEST))/bin/python -m pytest -q -p no:cacheprovider tests/unit/plugins/module_utils/test_fuzz.py
 
 # ---- everything ----------------------------------------------------------------------------
 
 # Set up all venvs first (a failure there stops everything), then run every stage even when
-# one fails, and end with a summary; the exit code is non-zero when any stage failed.
+# one fails (tools/local-ansible-test/run_stages.sh): one line per stage as it ends, with its log in .tmp/logs/
+# and, when it failed, the log's last lines; the exit code is non-zero when any stage failed.
 # Stages run in lanes, side by side: one lane per ansible-core version that runs integration,
 # one for the other versions; lint, docs and checks are spread over them so the lanes take
 # about as long as each other.
-# TEST_PARALLEL=0 runs them all in one lane, streaming the output.
+# TEST_PARALLEL=0 runs them all in one lane, one after another.
 TEST_PARALLEL ?= 1
-lane_stages = units-$(1) $(if $(filter $(1),$(INTEGRATION_ANSIBLE)),integration-$(1)) sanity-$(1)
 lane_versions := $(filter $(INTEGRATION_ANSIBLE),$(ANSIBLE))
 other_versions := $(filter-out $(INTEGRATION_ANSIBLE),$(ANSIBLE))
-ifeq ($(words $(lane_versions)),2)
-# The usual case: 2.21 + docs, 2.19 + checks, 2.20 + lint.
-TEST_LANES = "$(call lane_stages,$(word 1,$(lane_versions))) docs" \
-	"$(call lane_stages,$(word 2,$(lane_versions))) checks" \
-	"$(foreach v,$(other_versions),$(call lane_stages,$(v))) lint"
-else
-TEST_LANES = $(foreach v,$(lane_versions),"$(call lane_stages,$(v))") \
-	"$(foreach v,$(other_versions),$(call lane_stages,$(v))) lint docs checks"
-endif
+# One lane per version that runs integration, holding only its units and integration (the long
+# poles, which share their virtual environment: SHARED_DELEGATION_VENV), and one lane for the
+# rest: the other versions' units, every sanity run and the nox sessions. Sanity keeps its own
+# virtual environment, since it runs beside the integration of the same version.
+TEST_LANES = $(foreach v,$(lane_versions),"units-$(v) integration-$(v)") \
+	"$(foreach v,$(other_versions),units-$(v)) $(foreach v,$(ANSIBLE),sanity-$(v)) lint docs checks"
 ifeq ($(TEST_PARALLEL),0)
 TEST_LANES = "$(foreach v,$(ANSIBLE),units-$(v)) $(foreach v,$(INTEGRATION_ANSIBLE),integration-$(v)) \
 	$(foreach v,$(ANSIBLE),sanity-$(v)) lint docs checks"
 endif
 
 test: venv
-	@$(foreach v,$(ANSIBLE),tools/prepare_ansible_test.sh $(call venv,$(v)) &&) true
-	@tools/run_stages.sh $(MAKE) $(TMP)/logs $(TEST_LANES)
+	@$(foreach v,$(ANSIBLE),$(LOCAL_ANSIBLE_TEST)/prepare_ansible_test.sh $(call venv,$(v)) &&) true
+	@SHARED_DELEGATION_VENV=1 $(LOCAL_ANSIBLE_TEST)/run_stages.sh $(MAKE) $(TMP)/logs $(TEST_LANES)
 
 clean:
 	rm -rf $(TMP)

@@ -15,8 +15,13 @@ class ModuleDocFragment(object):
 options:
   api_url:
     description:
-      - Base URL of the ContactNow API; C(/token.php) is appended to it.
-      - Regional bases include V(https://api.contactnow.8x8.com) (US) and V(https://api-106.dxi.eu) (EU).
+      - Base URL of the ContactNow API; C(/token.php) is appended to it for tokens and passwords, and
+        C(/<script>.php) for M(eightbyeight.contactnow.contactnow_api).
+      - The default is the address the vendor's token API support page gives for C(token.php). The vendor's
+        developer repository gives one base per region for every script, C(token.php) included,
+        V(https://api.contactnow.8x8.com/api) (US) and V(https://api-106.dxi.eu) (EU and the other regions),
+        and warns that a wrong base gives invalid results; use the one for your region with
+        M(eightbyeight.contactnow.contactnow_api). A 404 from C(token.php) or a script names these bases.
       - A URL with a user name or password in it (V(https://user:secret@host)) is refused, so that no
         credential can show in a log or a message; use O(username) and O(password).
       - V(http://) is refused unless the host is this machine (V(127.0.0.0/8), V(::1), V(localhost)) or

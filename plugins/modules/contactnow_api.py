@@ -62,8 +62,9 @@ options:
     description:
       - The API script to call, without C(.php), for example V(database), V(ecnow), V(reporting),
         V(ajax), V(recording) or V(click2dial). The request goes to C(<api_url>/<script>.php).
-      - The vendor's US base URL for these scripts is V(https://api.contactnow.8x8.com/api) (note
-        C(/api)); set O(api_url) to the base under which both C(token.php) and the scripts live.
+      - The vendor's developer repository gives the base URL for these scripts and C(token.php) per region,
+        V(https://api.contactnow.8x8.com/api) (US, note C(/api)) and V(https://api-106.dxi.eu) (EU and the other
+        regions); set O(api_url) to the one for your account, so that both C(token.php) and the scripts are found.
     type: str
     required: true
   method:

@@ -1,6 +1,7 @@
 # -*- coding: utf-8 -*-
-# Copyright: contributors to the eightbyeight.contactnow collection
+# Copyright (c) eightbyeight.contactnow contributors
 # GNU General Public License v3.0+ (see COPYING or https://www.gnu.org/licenses/gpl-3.0.txt)
+# SPDX-License-Identifier: GPL-3.0-or-later
 """A local stand-in for the 8x8 ContactNow token API (token.php), with fault injection.
 
 Standalone, Python standard library only, so it runs anywhere the collection is installed:
@@ -870,8 +871,13 @@ def main(argv=None):
     for signum in (signal.SIGTERM, signal.SIGINT):
         signal.signal(signum, lambda _signum, _frame: server.request_shutdown())
     if args.max_lifetime:
-        # A test that forgets to stop the sandbox must not leak it.
-        timer = threading.Timer(args.max_lifetime, server.request_shutdown)
+        # A test that forgets to stop the sandbox must not leak it; say so, or it looks like a crash.
+        def expire():
+            print("stopping: --max-lifetime of %g s reached (--max-lifetime 0 runs until stopped)"
+                  % args.max_lifetime, flush=True)
+            server.request_shutdown()
+
+        timer = threading.Timer(args.max_lifetime, expire)
         timer.daemon = True
         timer.start()
     try:

@@ -1,6 +1,7 @@
 # -*- coding: utf-8 -*-
-# Copyright: contributors to the eightbyeight.contactnow collection
+# Copyright (c) eightbyeight.contactnow contributors
 # GNU General Public License v3.0+ (see COPYING or https://www.gnu.org/licenses/gpl-3.0.txt)
+# SPDX-License-Identifier: GPL-3.0-or-later
 """The sandbox's stand-in for the other ContactNow APIs (database.php, ecnow.php, reporting.php, ...).
 
 Loaded by contactnow_sandbox.py, which hands every request to :func:`serve` first; standard library

@@ -1,6 +1,7 @@
 # -*- coding: utf-8 -*-
-# Copyright: contributors to the eightbyeight.contactnow collection
+# Copyright (c) eightbyeight.contactnow contributors
 # GNU General Public License v3.0+ (see COPYING or https://www.gnu.org/licenses/gpl-3.0.txt)
+# SPDX-License-Identifier: GPL-3.0-or-later
 """Unit tests for tests/sandbox/contactnow_sandbox.py, with stdlib HTTP clients only."""
 
 from __future__ import annotations
@@ -844,6 +845,8 @@ def test_cli_max_lifetime():
     proc = run_cli(["--max-lifetime", "0.5"])
     try:
         assert proc.wait(TIMEOUT) == 0
+        # It says why it stopped, so that a sandbox gone after an hour does not look like a crash.
+        assert "stopping: --max-lifetime of 0.5 s reached" in proc.stdout.read()
     finally:
         proc.kill()
         proc.wait(TIMEOUT)

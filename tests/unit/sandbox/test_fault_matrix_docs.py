@@ -1,6 +1,7 @@
 # -*- coding: utf-8 -*-
-# Copyright: contributors to the eightbyeight.contactnow collection
+# Copyright (c) eightbyeight.contactnow contributors
 # GNU General Public License v3.0+ (see COPYING or https://www.gnu.org/licenses/gpl-3.0.txt)
+# SPDX-License-Identifier: GPL-3.0-or-later
 """The fault table of the troubleshooting guide, the fault_matrix target's table and the sandbox agree."""
 
 from __future__ import annotations

@@ -1,6 +1,7 @@
 # -*- coding: utf-8 -*-
-# Copyright: contributors to the eightbyeight.contactnow collection
+# Copyright (c) eightbyeight.contactnow contributors
 # GNU General Public License v3.0+ (see COPYING or https://www.gnu.org/licenses/gpl-3.0.txt)
+# SPDX-License-Identifier: GPL-3.0-or-later
 """tools/scan_secrets.py finds what it must, and only that (a scanner that never fails proves nothing)."""
 
 from __future__ import annotations

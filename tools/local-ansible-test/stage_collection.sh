@@ -14,11 +14,11 @@
 # The copy is rebuilt from scratch each time, except its tests/output/ (ansible-test's
 # results), which is kept so a developer can inspect the last run.
 #
-# Usage: tools/stage_collection.sh DEST_ROOT   -> prints the collection path
+# Usage: tools/local-ansible-test/stage_collection.sh DEST_ROOT   -> prints the collection path
 set -euo pipefail
 
 dest_root=${1:?usage: $0 DEST_ROOT}
-repo=$(cd "$(dirname "$0")/.." && pwd)
+repo=$(cd "$(dirname "$0")/../.." && pwd)
 
 namespace=$(sed -n 's/^namespace:[[:space:]]*//p' "$repo/galaxy.yml" | tr -d "\"' ")
 name=$(sed -n 's/^name:[[:space:]]*//p' "$repo/galaxy.yml" | tr -d "\"' ")

@@ -6,7 +6,7 @@
 # Kept (not an antsibull-nox session): ansible-test runs outside nox here, with --venv, and
 # antsibull-nox has nothing for a get-pip script that cannot be downloaded.
 #
-# - the get-pip stand-in: tools/get_pip_standin.py goes where ansible-test looks for its cached
+# - the get-pip stand-in: get_pip_standin.py (beside this script) goes where ansible-test looks for its cached
 #   get-pip script, ~/.ansible/test/cache/get_pip_<pip version>.py (get_pip_25_2.py for
 #   ansible-core 2.21, get_pip_24_2.py for 2.19). The pip version is read from the installed
 #   ansible-test, so a new ansible-core release needs no change here.
@@ -15,7 +15,7 @@
 #   and one fails ("id_rsa already exists. Overwrite (y/n)?").
 #
 # Runs under a lock, so lanes of `make test` can call it at the same time.
-# Usage: tools/prepare_ansible_test.sh VENV_DIR
+# Usage: tools/local-ansible-test/prepare_ansible_test.sh VENV_DIR
 set -euo pipefail
 
 venv=${1:?usage: $0 VENV_DIR}
