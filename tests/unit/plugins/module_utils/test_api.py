@@ -163,7 +163,7 @@ def test_check_mode_without_a_cached_token_sends_get_and_writes_no_cache(server,
 def test_check_mode_after_a_refused_cached_token_gets_one_without_delete(server, cache, clock):
     api_call(server, cache, clock).run('database', 'campaigns')
     stale = next(iter(server.tokens))
-    del server.tokens[stale]  # deleted elsewhere
+    server.token_php.revoke_all()  # deleted elsewhere
     server.requests[:] = []
     api_call(server, cache, clock).run('database', 'campaigns', check_mode=True)
     assert server.actions == [('database.php', 'read'), ('token.php', 'get'), ('database.php', 'read')]
