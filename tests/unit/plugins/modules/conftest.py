@@ -16,6 +16,7 @@ import time
 import pytest
 
 from ansible.module_utils import basic
+from ansible.module_utils.common.parameters import PASS_VARS
 
 try:
     from ansible.module_utils.testing import patch_module_args
@@ -39,8 +40,10 @@ def run_main(monkeypatch, capsys):
     """``run_main(module, args)``: main() with ``args``; returns a MainRun (the result is exit_json's output)."""
 
     def run(plugin, args):
-        # ansible-core 2.21 returns the invocation only when the controller asks (as at -vvv); older ones always.
-        args = dict(args, _ansible_inject_invocation=True)
+        # ansible-core 2.21 returns the invocation only when the controller asks (as at -vvv); older ones
+        # always, and refuse the argument as unsupported.
+        if 'inject_invocation' in PASS_VARS:
+            args = dict(args, _ansible_inject_invocation=True)
         outcome = MainRun()
         monkeypatch.setattr(basic.AnsibleModule, 'log', lambda self, msg, log_args=None: outcome.logged.append(msg))
         capsys.readouterr()

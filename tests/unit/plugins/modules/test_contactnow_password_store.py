@@ -119,8 +119,8 @@ def test_make_live_writes_only_while_the_live_file_is_as_read(tmp_path):
     assert store.read_file(str(path)) == 'other-run'
     assert store.read_file(str(path) + '.pending') == 'pending-one'  # not the other run's to drop
     assert run(path, 'make_live', value='pending-one', expected_live='other-run', pending='pending-one')['changed']
-    assert run(path, 'read') == dict(changed=False, live='pending-one', pending=None, version=None,
-                                       rotated_at=store.modified_at(str(path)))
+    assert run(path, 'read') == dict(
+        changed=False, live='pending-one', pending=None, version=None, rotated_at=store.modified_at(str(path)))
 
 
 def test_make_live_leaves_another_runs_pending_file(tmp_path):
