@@ -163,7 +163,7 @@ rotated_at:
     - O(backend=hashi_vault) -- the secret's C(rotated_at) key, which V(make_live) writes beside C(password).
   returned: success
   type: str
-  sample: '2026-12-04T17:00:00Z'
+  sample: "2026-12-04T17:00:00Z"
 """
 
 import datetime
