@@ -229,7 +229,9 @@ TEST_LANES = "$(foreach v,$(ANSIBLE),units-$(v)) $(foreach v,$(INTEGRATION_ANSIB
 	$(foreach v,$(ANSIBLE),sanity-$(v)) lint docs checks"
 endif
 
-test: venv
+# The venvs are made side by side (pip waits on the network as much as on the CPU).
+test:
+	@$(MAKE) -j $(words $(ANSIBLE)) --output-sync=target venv
 	@$(foreach v,$(ANSIBLE),$(LOCAL_ANSIBLE_TEST)/prepare_ansible_test.sh $(call venv,$(v)) &&) true
 	@SHARED_DELEGATION_VENV=1 $(LOCAL_ANSIBLE_TEST)/run_stages.sh $(MAKE) $(TMP)/logs $(TEST_LANES)
 
