@@ -25,6 +25,9 @@ import re
 import pytest
 import yaml
 
+from ansible.module_utils.common.validation import check_type_bool
+from jinja2.sandbox import ImmutableSandboxedEnvironment
+
 from ansible_collections.eightbyeight.contactnow.plugins.doc_fragments.connection import ModuleDocFragment
 from ansible_collections.eightbyeight.contactnow.plugins.module_utils import _client, _options
 
@@ -159,6 +162,16 @@ def test_credential_type_injectors_use_only_its_fields(credential_type):
     assert set(credential_type['inputs']['required']) <= set(fields)
     for field_id, field in fields.items():
         assert bool(field.get('secret')) == (field_id in SECRET_FIELDS), field_id
+
+
+@pytest.mark.parametrize('inputs, verified', [({}, True), ({'skip_tls_verify': False}, True), ({'skip_tls_verify': True}, False)])
+def test_credential_type_verifies_tls_unless_told_not_to(credential_type, inputs, verified):
+    # Rendered as AWX renders injectors: a sandboxed Jinja environment without Ansible's filters, in
+    # which a boolean field the credential leaves unset is False whatever its default.
+    namespace = dict((field['id'], False) for field in credential_type['inputs']['fields'] if field['type'] == 'boolean')
+    namespace.update(inputs)
+    rendered = ImmutableSandboxedEnvironment().from_string(credential_type['injectors']['env']['CONTACTNOW_VALIDATE_CERTS']).render(**namespace)
+    assert check_type_bool(rendered) is verified
 
 
 def test_credential_type_is_what_awx_accepts(credential_type):
