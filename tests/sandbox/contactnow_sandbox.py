@@ -15,6 +15,7 @@ decisions taken where the real API is undocumented.
 from __future__ import annotations
 
 import argparse
+import contextlib
 import importlib
 import ipaddress
 import json
@@ -56,6 +57,9 @@ OVERSIZED_REPEAT = 400000
 # action_outcome of a delayed request while its action has not been carried out yet.
 PENDING = "pending"
 MAX_BODY = 1024 * 1024
+# How long a /_sandbox/shutdown request waits for the exit work (see SandboxServer.stopping), and how
+# long main() then waits for that reply to go out before the process exits.
+SHUTDOWN_WAIT = 10
 # PHP servers commonly label JSON (and XML) as text/html; clients must not rely on the header.
 REPLY_CONTENT_TYPE = "text/html; charset=UTF-8"
 
@@ -607,10 +611,13 @@ class SandboxHandler(BaseHTTPRequestHandler):
             status = 200
         except ControlError as exc:
             reply, status = {"error": exc.message}, exc.status
-        self._send(status, json.dumps(reply).encode("utf-8"), "application/json")
         if (method, name) == ("POST", "shutdown") and status == 200:
-            # Only after the reply is on the wire: the process may exit as soon as serving stops.
-            self.server.request_shutdown()
+            # Under main(), the reply goes out once the sandbox has stopped serving and done its
+            # exit work, just before the process exits (see SandboxServer.stopping).
+            with self.server.stopping():
+                self._send(status, json.dumps(reply).encode("utf-8"), "application/json")
+            return
+        self._send(status, json.dumps(reply).encode("utf-8"), "application/json")
 
     def _ctl_log(self, _params):
         return {"requests": self.server.state.log_copy()}
@@ -719,6 +726,12 @@ class SandboxServer(ThreadingHTTPServer):
         self.state = state
         self.verbose = verbose
         self.tls = tls_context is not None
+        # main() sets this to an Event and sets the Event once it has done its exit work (listening
+        # socket closed, port file removed, secrets file written); None: nothing to wait for.
+        self.exit_work_done = None
+        # Shutdown replies not sent yet; main() lets them go out before the process exits.
+        self._replies_pending = 0
+        self._replies_changed = threading.Condition()
         super().__init__(address, SandboxHandler)
         if tls_context is not None:
             # Handshake in the request thread (finish_request), so one slow client can't block accept().
@@ -751,6 +764,34 @@ class SandboxServer(ThreadingHTTPServer):
         """Stop serve_forever() from any thread, including a signal handler or a request."""
         threading.Thread(target=self.shutdown, daemon=True).start()
 
+    @contextlib.contextmanager
+    def stopping(self):
+        """Stop the server around the reply to a shutdown request (the body of the with statement).
+
+        Under main() (exit_work_done set), stop serving and wait for main()'s exit work first, so
+        that a client holding the reply knows that the port is closed, the port file is gone and the
+        secrets file is written; main() waits for the reply before the process exits. Otherwise
+        (an embedded server) reply first, then stop serving.
+        """
+        with self._replies_changed:
+            self._replies_pending += 1
+        try:
+            if self.exit_work_done is not None:
+                self.request_shutdown()
+                self.exit_work_done.wait(SHUTDOWN_WAIT)
+            yield
+        finally:
+            with self._replies_changed:
+                self._replies_pending -= 1
+                self._replies_changed.notify_all()
+            if self.exit_work_done is None:
+                self.request_shutdown()
+
+    def wait_for_shutdown_replies(self, timeout):
+        """Wait (at most timeout seconds) until every shutdown request being answered has its reply."""
+        with self._replies_changed:
+            self._replies_changed.wait_for(lambda: not self._replies_pending, timeout)
+
 
 # --- command line ---------------------------------------------------------------------------
 
@@ -763,7 +804,11 @@ def account_arg(value):
 
 
 def build_parser():
-    parser = argparse.ArgumentParser(description="Local stand-in for the 8x8 ContactNow token API (token.php).")
+    parser = argparse.ArgumentParser(
+        description="Local stand-in for the 8x8 ContactNow token API (token.php).",
+        epilog="It stops on SIGTERM, SIGINT, --max-lifetime or POST /_sandbox/shutdown. The reply to the shutdown request"
+               " comes once the sandbox has stopped listening, removed --port-file and written --secrets-file, just before"
+               " the process exits. See docs/docsite/rst/sandbox.rst.")
     parser.add_argument("--host", default="127.0.0.1", help="address to listen on (default 127.0.0.1; loopback only without --allow-remote)")
     parser.add_argument("--port", type=int, default=0, help="port to listen on (default 0: pick a free port)")
     parser.add_argument("--port-file", help="write the port number to this file (atomically) once listening")
@@ -780,7 +825,8 @@ def build_parser():
                         help="exit by itself after this many seconds (default 3600; 0 = never)")
     parser.add_argument("--allow-remote", action="store_true", help="allow a --host that is not a loopback address")
     parser.add_argument("--secrets-file",
-                        help="on exit, write every password seen and token issued to this file (JSON, mode 0600), for secret scanners")
+                        help="on exit, write every password seen and token issued to this file (JSON, mode 0600), for secret scanners;"
+                             " a missing directory is created (mode 0700) at start")
     parser.add_argument("--verbose", action="store_true", help="log each HTTP request to stderr")
     return parser
 
@@ -857,13 +903,23 @@ def write_secrets_file(path, state):
     os.replace(tmp, path)
 
 
+def make_secrets_dir(path):
+    """Create the directory of the secrets file (mode 0700) if it is missing."""
+    directory = os.path.dirname(os.path.abspath(path))
+    os.makedirs(directory, mode=0o700, exist_ok=True)
+
+
 def main(argv=None):
     args = parse_args(argv)
     try:
+        if args.secrets_file:
+            # At start, so that a directory that cannot be made fails now and not after the tests.
+            make_secrets_dir(args.secrets_file)
         server = build_server(args)
     except (OSError, ssl.SSLError) as exc:
         sys.stderr.write("contactnow_sandbox: cannot start: %s\n" % exc)
         return 1
+    server.exit_work_done = threading.Event()
     port = server.server_address[1]
     print("listening on %s" % server.url, flush=True)
     if args.port_file:
@@ -880,8 +936,10 @@ def main(argv=None):
         timer = threading.Timer(args.max_lifetime, expire)
         timer.daemon = True
         timer.start()
+    status = 0
     try:
-        server.serve_forever(poll_interval=0.2)
+        # A short poll interval: a shutdown request waits for serving to stop (see below).
+        server.serve_forever(poll_interval=0.05)
     finally:
         server.server_close()
         if args.port_file:
@@ -891,8 +949,12 @@ def main(argv=None):
             write_secrets_file(args.secrets_file, server.state)
         except OSError as exc:
             sys.stderr.write("contactnow_sandbox: cannot write --secrets-file: %s\n" % exc)
-            return 1
-    return 0
+            status = 1
+    # The exit work is done: a /_sandbox/shutdown request waiting for it replies now, and the
+    # process exits once that reply is out.
+    server.exit_work_done.set()
+    server.wait_for_shutdown_replies(SHUTDOWN_WAIT)
+    return status
 
 
 if __name__ == "__main__":

@@ -827,11 +827,22 @@ def test_cli_secrets_file_on_exit(tmp_path):
 
 def test_cli_shutdown_endpoint_and_verbose(tmp_path):
     port_file = str(tmp_path / "port")
-    proc = run_cli(["--port-file", port_file, "--verbose"])
+    # A missing secrets directory is created at start, private to the owner.
+    secrets_file = str(tmp_path / "secrets" / "nested" / "run.json")
+    proc = run_cli(["--account", "demo:" + PASSWORD, "--port-file", port_file, "--secrets-file", secrets_file, "--verbose"])
     try:
-        cli = Client("http://127.0.0.1:%d" % wait_for_file(port_file))
+        port = wait_for_file(port_file)
+        assert os.stat(os.path.dirname(secrets_file)).st_mode & 0o777 == 0o700
+        cli = Client("http://127.0.0.1:%d" % port)
         cli.get_control("state")
         assert cli.control("shutdown") == (200, {"ok": True})
+        # The reply comes once the exit work is done: nothing listens, the port file is gone and
+        # the secrets file is written.
+        assert not os.path.exists(port_file)
+        with open(secrets_file, encoding="utf-8") as handle:
+            assert json.load(handle)["passwords"] == [PASSWORD]
+        with pytest.raises(urllib.error.URLError):
+            cli.raw("/_sandbox/state")
         assert proc.wait(TIMEOUT) == 0
         assert "/_sandbox/state" in proc.stderr.read()
     finally:
@@ -839,6 +850,26 @@ def test_cli_shutdown_endpoint_and_verbose(tmp_path):
         proc.wait(TIMEOUT)
         proc.stdout.close()
         proc.stderr.close()
+
+
+def test_cli_secrets_dir_cannot_be_made(tmp_path):
+    blocker = tmp_path / "file"
+    blocker.write_text("not a directory")
+    proc = subprocess.run([sys.executable, SANDBOX_PATH, "--secrets-file", str(blocker / "run.json")],
+                          capture_output=True, text=True, timeout=TIMEOUT, check=False)
+    assert proc.returncode == 1
+    assert proc.stderr.startswith("contactnow_sandbox: cannot start: ")
+
+
+def test_shutdown_of_an_embedded_server_replies_then_stops():
+    """Without main() (nothing waits for exit work) the reply comes first, then serving stops."""
+    srv, thread = start_server()
+    try:
+        assert Client(srv.url).control("shutdown") == (200, {"ok": True})
+        thread.join(TIMEOUT)
+        assert not thread.is_alive()
+    finally:
+        stop_server(srv, thread)
 
 
 def test_cli_max_lifetime():
