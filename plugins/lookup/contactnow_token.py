@@ -171,6 +171,9 @@ _raw:
       sample: 43187
 '''
 
+import time
+
+from ansible_collections.eightbyeight.contactnow.plugins.module_utils._options import require_seconds
 from ansible_collections.eightbyeight.contactnow.plugins.plugin_utils._lookup_base import ContactNowLookupBase
 
 
@@ -182,9 +185,35 @@ class LookupModule(ContactNowLookupBase):
     def run(self, terms, variables=None, **kwargs):
         self.take_options(terms, variables, kwargs)
         with self.lookup_errors():
-            manager = self.token_manager(self.connection_options())
-            # min_ttl and revalidate_interval are checked by TokenManager, as for the module.
-            result = manager.ensure(self.get_option('min_ttl'), trust_cache_for=self.get_option('revalidate_interval'))
+            options = self.connection_options()
+            # Checked before anything is read or sent; TokenManager.ensure checks them the same way.
+            min_ttl = require_seconds(self.get_option('min_ttl'), 'min_ttl')
+            trust_for = require_seconds(self.get_option('revalidate_interval'), 'revalidate_interval')
+            held = self._trusted_cache_hit(options, min_ttl, trust_for)
+            if held is None:
+                held = self.token_manager(options).ensure(min_ttl, trust_cache_for=trust_for).as_dict()
         if self.get_option('details'):
-            return [result.as_dict()]
-        return [result.token]
+            return [held]
+        return [held['token']]
+
+    def _trusted_cache_hit(self, options, min_ttl, trust_for):
+        """The cached token another worker confirmed less than ``trust_for`` seconds ago (as ``details``
+        returns it), or None.
+
+        Answered without building the token manager, so in a fan-out every host after the first
+        compiles less collection code; anything short of a trusted hit goes to ``ensure``.
+        """
+        if not options.cache:
+            return None
+        cache, clock = self._cache_and_clock()
+        key = cache.key(options.api_url, options.username, self.get_option('address'))
+        entry = cache.trusted_entry(key, options.password, min_ttl, trust_for, clock)
+        if entry is None:
+            return None
+        return dict(token=entry.token, expire=entry.expire, expires_in=int(entry.expire - clock()))
+
+    def _cache_and_clock(self):
+        """The token cache and clock of the trusted-hit check (tests substitute them with the token manager)."""
+        from ansible_collections.eightbyeight.contactnow.plugins.module_utils._cache import TokenCache
+
+        return TokenCache(), time.time

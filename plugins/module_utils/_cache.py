@@ -71,6 +71,11 @@ class CacheEntry:
         self.checked_at = float(checked_at)
         self.lifetime = int(lifetime) if lifetime is not None else None
 
+    def trusted(self, now, min_ttl, trust_for):
+        """Believed valid without asking the API: confirmed less than ``trust_for`` seconds ago (None: never)
+        and still ``min_ttl`` seconds from its expiry."""
+        return trust_for is not None and now - self.checked_at < trust_for and self.expire - now >= min_ttl
+
 
 class TokenCache:
     """Cached tokens on the machine that runs the plugin."""
@@ -100,6 +105,23 @@ class TokenCache:
             return CacheEntry(token, data['expire'], data.get('checked_at', 0), data.get('lifetime'))
         except (IOError, OSError, ValueError, KeyError, TypeError, AttributeError):
             return None
+
+    def trusted_entry(self, key, password, min_ttl, trust_for, clock):
+        """The entry for ``key`` and ``password`` if it is :meth:`CacheEntry.trusted` now (``clock()``), else
+        None -- also when the cache cannot be used: the caller's full path (``TokenManager.ensure``) then
+        decides and reports.
+
+        Read and judged under the account's lock, so a renewal in progress (which deletes the old token)
+        is waited for, and the time spent waiting counts.
+        """
+        try:
+            with self.locked(key):
+                entry = self.read(key, password)
+                if entry is not None and entry.trusted(clock(), min_ttl, trust_for):
+                    return entry
+        except OSError:
+            pass
+        return None
 
     def write(self, key, token, expire, checked_at, password=None, lifetime=None):
         """Store an entry; with ``password``, only a caller presenting it will read the entry back."""

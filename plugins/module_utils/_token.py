@@ -86,8 +86,7 @@ class TokenManager:
             entry = None if held_token else self._read_cache()
             held = held_token or (entry.token if entry else None)
             now = self._now()
-            if entry and trust_cache_for is not None and now - entry.checked_at < trust_cache_for \
-                    and entry.expire - now >= min_ttl:
+            if entry and entry.trusted(now, min_ttl, trust_cache_for):
                 return TokenResult(entry.token, entry.expire, changed=False, now=now)
 
             # When the cache already says the token cannot meet min_ttl, validate could only agree

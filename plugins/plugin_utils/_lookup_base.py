@@ -7,8 +7,8 @@
 
 This is a private module of the collection: its interface may change without notice.
 
-It imports no HTTP code: on a cache hit the token lookup must not compile the client (collection
-code is compiled afresh in every forked worker).
+It imports neither the token manager nor the HTTP code: collection code is compiled afresh in every
+forked worker, and the token lookup answers a trusted cache hit without either.
 """
 
 from __future__ import absolute_import, division, print_function
@@ -23,7 +23,6 @@ from ansible.utils.display import Display
 
 from ansible_collections.eightbyeight.contactnow.plugins.module_utils._errors import ContactNowError
 from ansible_collections.eightbyeight.contactnow.plugins.module_utils._options import ConnectionOptions, OptionError
-from ansible_collections.eightbyeight.contactnow.plugins.module_utils._token import TokenManager
 
 display = Display()
 
@@ -67,6 +66,8 @@ class ContactNowLookupBase(LookupBase):
 
     def _token_manager(self, options, address):
         """The one place a lookup builds its TokenManager (tests substitute the client here)."""
+        from ansible_collections.eightbyeight.contactnow.plugins.module_utils._token import TokenManager
+
         return TokenManager(options, address=address)
 
     def _own_variables(self, variables):

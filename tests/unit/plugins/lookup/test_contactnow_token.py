@@ -54,6 +54,12 @@ def fake_client(api):
     return lambda options: api
 
 
+@pytest.fixture(autouse=True)
+def cache_and_clock(monkeypatch, cache, clock):
+    """The trusted-hit check reads the test's cache by the test's clock, as the token managers do."""
+    monkeypatch.setattr(lookup_loader.get(LOOKUP).__class__, '_cache_and_clock', lambda self: (TokenCache(cache.directory), clock))
+
+
 def new_lookup(variables=None):
     """The lookup as Ansible builds it: its templar knows the same variables run() receives."""
     loader = DataLoader()
@@ -184,6 +190,7 @@ def test_hit_within_revalidate_interval_sends_nothing(built, api, clock):
     clock.advance(59)
     assert run()[0] == first
     assert api.actions == ['get']
+    assert len(built) == 1, 'a trusted hit is answered without building a token manager'
 
 
 def test_hit_after_revalidate_interval_validates_once(built, api, clock):
@@ -264,9 +271,14 @@ def test_accounts_and_addresses_are_cached_apart(built, api):
 
 def test_details_returns_token_expire_expires_in(built, api, clock):
     token = run()[0]
-    clock.advance(100)
-    details = run(details=True)[0]
+    clock.advance(30)
+    details = run(details=True)[0]  # a trusted hit's answer
+    assert details == dict(token=token, expire=int(START + LIFETIME), expires_in=LIFETIME - 30)
+    assert len(built) == 1
+    clock.advance(70)
+    details = run(details=True)[0]  # ensure's answer, after the revalidate interval
     assert details == dict(token=token, expire=int(START + LIFETIME), expires_in=LIFETIME - 100)
+    assert len(built) == 2 and api.actions == ['get', 'validate']
 
 
 # -- errors -----------------------------------------------------------------------------------
@@ -321,6 +333,7 @@ def test_invalid_type_from_env_is_an_ansible_error(built, monkeypatch):
 def _worker(api, cache_dir, results):
     lookup = new_lookup()
     lookup._token_manager = lambda options, address: TokenManager(options, client=api, cache=TokenCache(cache_dir), address=address)
+    lookup._cache_and_clock = lambda: (TokenCache(cache_dir), time.time)
     results.put(lookup.run([], username=USERNAME, password=PASSWORD, api_url=API_URL)[0])
 
 

@@ -9,6 +9,7 @@ from __future__ import absolute_import, division, print_function
 
 __metaclass__ = type
 
+import fcntl
 import json
 import multiprocessing
 import os
@@ -19,6 +20,7 @@ import pytest
 
 from ansible_collections.eightbyeight.contactnow.plugins.module_utils._cache import (
     CACHE_SUBDIR,
+    CacheEntry,
     TokenCache,
     UnsafeCacheDirectory,
     default_cache_dir,
@@ -396,6 +398,59 @@ def test_unusable_directory_fails_at_lock_time(tmp_path):
     blocker.write_text(u'x')
     with pytest.raises(OSError):
         TokenCache(str(blocker / CACHE_SUBDIR)).locked(KEY)
+
+
+# -- the trusted hit: what the lookup answers without the token manager --------------------------------
+
+
+@pytest.mark.parametrize('now, min_ttl, trust_for, trusted', [
+    (1000 + 59, 300, 60, True),       # confirmed 59 s ago, within the interval
+    (1000 + 60, 300, 60, False),      # the interval has passed: validate
+    (1000 + 59, 300, None, False),    # no interval: always validate
+    (1000, 300, 0, False),            # revalidate_interval 0: never trusted
+    (EXPIRE - 300, 300, 10 ** 10, True),   # exactly min_ttl left
+    (EXPIRE - 299, 300, 10 ** 10, False),  # less than min_ttl left: renew
+])
+def test_trust_rule(now, min_ttl, trust_for, trusted):
+    entry = CacheEntry(TOKEN, EXPIRE, checked_at=1000)
+    assert entry.trusted(now, min_ttl, trust_for) is trusted
+
+
+def test_trusted_entry_reads_under_the_lock_for_the_same_password_only(cache_dir):
+    cache = TokenCache(cache_dir)
+    cache.write(KEY, TOKEN, EXPIRE, 1000, password='secret-1')
+    assert cache.trusted_entry(KEY, 'secret-1', 300, 60, lambda: 1030).token == TOKEN
+    assert cache.trusted_entry(KEY, 'secret-2', 300, 60, lambda: 1030) is None
+    assert cache.trusted_entry(KEY, 'secret-1', 300, 60, lambda: 1061) is None
+    assert os.path.exists(os.path.join(cache_dir, KEY + '.lock'))
+
+
+def test_trusted_entry_is_judged_by_the_clock_read_under_the_lock(cache_dir):
+    """Time spent waiting for another worker's renewal counts against min_ttl and the interval."""
+    cache = TokenCache(cache_dir)
+    cache.write(KEY, TOKEN, EXPIRE, 1000, password='secret-1')
+    seen = []
+
+    def clock():
+        fd = os.open(os.path.join(cache_dir, KEY + '.lock'), os.O_RDWR)
+        try:
+            with pytest.raises(BlockingIOError):
+                fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        finally:
+            os.close(fd)
+        seen.append('locked')
+        return 1030
+
+    assert cache.trusted_entry(KEY, 'secret-1', 300, 60, clock).token == TOKEN
+    assert seen == ['locked']
+
+
+def test_trusted_entry_of_an_unusable_directory_is_a_miss_for_the_caller_to_report(tmp_path):
+    real = tmp_path / 'real'
+    real.mkdir(mode=0o700)
+    link = tmp_path / 'link'
+    link.symlink_to(real)
+    assert TokenCache(str(link)).trusted_entry(KEY, 'secret-1', 300, 60, lambda: 1030) is None
 
 
 # -- only the owner's directory, no symbolic links, only for the same credentials ----------------------
