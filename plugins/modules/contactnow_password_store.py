@@ -10,7 +10,7 @@ __metaclass__ = type
 
 DOCUMENTATION = r"""
 module: contactnow_password_store
-short_description: The file store of the rotate_password role (a live and a pending password, safely)
+short_description: Read and write the rotate_password role's store, a file or a HashiCorp Vault secret
 version_added: 0.1.0
 description:
   - Reads and writes the password store file of the C(eightbyeight.contactnow.rotate_password) role and its
