@@ -7,7 +7,6 @@
 from __future__ import annotations
 
 import http.client
-import importlib.util
 import json
 import os
 import re
@@ -24,19 +23,12 @@ import urllib.request
 
 import pytest
 
-SANDBOX_PATH = os.path.join(os.path.dirname(__file__), "..", "..", "sandbox", "contactnow_sandbox.py")
+from ansible_collections.eightbyeight.contactnow.tests.unit.sandbox.sandbox_script import SANDBOX_PATH, load_sandbox
+
 TIMEOUT = 10
 PASSWORD = "Secret123"
 
-
-def load_sandbox():
-    spec = importlib.util.spec_from_file_location("contactnow_sandbox", SANDBOX_PATH)
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    return module
-
-
-sandbox = load_sandbox()
+sandbox = load_sandbox("contactnow_sandbox")
 
 
 class Client:
@@ -314,7 +306,11 @@ def test_min_password_length_flag():
 def call_from(server, source_ip, action, **args):
     """A token.php call whose client address is source_ip (any 127.x address works on Linux)."""
     host, port = server.server_address[:2]
-    conn = http.client.HTTPConnection(host, port, timeout=TIMEOUT, source_address=(source_ip, 0))
+    return exchange(http.client.HTTPConnection(host, port, timeout=TIMEOUT, source_address=(source_ip, 0)), action, args)
+
+
+def exchange(conn, action, args):
+    """POST ``action`` with ``args`` to token.php over ``conn`` (then closed); the decoded reply."""
     try:
         conn.request("POST", "/token.php?action=" + action, urllib.parse.urlencode(args),
                      {"Content-Type": "application/x-www-form-urlencoded"})
@@ -448,12 +444,7 @@ def post_action(base_url, action, timeout=TIMEOUT, context=None, **args):
         conn = http.client.HTTPSConnection(url.hostname, url.port, timeout=timeout, context=context)
     else:
         conn = http.client.HTTPConnection(url.hostname, url.port, timeout=timeout)
-    try:
-        conn.request("POST", "/token.php?action=" + action, urllib.parse.urlencode(args),
-                     {"Content-Type": "application/x-www-form-urlencoded"})
-        return json.loads(conn.getresponse().read())
-    finally:
-        conn.close()
+    return exchange(conn, action, args)
 
 
 def wait_for_log_entry(client, predicate, timeout=TIMEOUT):
@@ -778,6 +769,14 @@ def run_cli(args, **kwargs):
     return subprocess.Popen([sys.executable, SANDBOX_PATH] + args, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, **kwargs)
 
 
+def reap(proc):
+    """Stop a sandbox process started by run_cli (if still running) and close its pipes."""
+    proc.kill()
+    proc.wait(TIMEOUT)
+    proc.stdout.close()
+    proc.stderr.close()
+
+
 def wait_for_file(path, timeout=TIMEOUT):
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:
@@ -800,10 +799,7 @@ def test_cli_port_file_and_sigterm(tmp_path):
         assert not os.path.exists(port_file)
         assert proc.stderr.read() == ""  # quiet without --verbose
     finally:
-        proc.kill()
-        proc.wait(TIMEOUT)
-        proc.stdout.close()
-        proc.stderr.close()
+        reap(proc)
 
 
 def test_cli_secrets_file_on_exit(tmp_path):
@@ -819,10 +815,7 @@ def test_cli_secrets_file_on_exit(tmp_path):
         with open(secrets_file, encoding="utf-8") as handle:
             assert json.load(handle) == {"passwords": [PASSWORD], "tokens": [got["token"]], "credentials_in_urls": []}
     finally:
-        proc.kill()
-        proc.wait(TIMEOUT)
-        proc.stdout.close()
-        proc.stderr.close()
+        reap(proc)
 
 
 def test_cli_shutdown_endpoint_and_verbose(tmp_path):
@@ -846,10 +839,7 @@ def test_cli_shutdown_endpoint_and_verbose(tmp_path):
         assert proc.wait(TIMEOUT) == 0
         assert "/_sandbox/state" in proc.stderr.read()
     finally:
-        proc.kill()
-        proc.wait(TIMEOUT)
-        proc.stdout.close()
-        proc.stderr.close()
+        reap(proc)
 
 
 def test_cli_secrets_dir_cannot_be_made(tmp_path):
@@ -879,10 +869,7 @@ def test_cli_max_lifetime():
         # It says why it stopped, so that a sandbox gone after an hour does not look like a crash.
         assert "stopping: --max-lifetime of 0.5 s reached" in proc.stdout.read()
     finally:
-        proc.kill()
-        proc.wait(TIMEOUT)
-        proc.stdout.close()
-        proc.stderr.close()
+        reap(proc)
 
 
 @pytest.mark.parametrize("args, message", [

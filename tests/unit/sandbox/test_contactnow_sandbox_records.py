@@ -7,27 +7,18 @@
 from __future__ import annotations
 
 import http.client
-import importlib.util
 import json
-import os
 import threading
 import urllib.parse
 
 import pytest
 
-SANDBOX_PATH = os.path.join(os.path.dirname(__file__), "..", "..", "sandbox", "contactnow_sandbox.py")
+from ansible_collections.eightbyeight.contactnow.tests.unit.sandbox.sandbox_script import load_sandbox
+
 TIMEOUT = 10
 PASSWORD = "Secret123"
 
-
-def load_sandbox():
-    spec = importlib.util.spec_from_file_location("contactnow_sandbox_for_records", SANDBOX_PATH)
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    return module
-
-
-sandbox = load_sandbox()
+sandbox = load_sandbox("contactnow_sandbox_for_records")
 
 
 @pytest.fixture(scope="module")
