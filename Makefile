@@ -7,7 +7,7 @@
 # offline get-pip stand-in for ansible-test, a staged copy of the collection):
 #   make demo          build + install the collection, run the demo playbook against a sandbox
 #   make test          everything CI runs: one line per stage as it ends (full logs in .tmp/logs/)
-#                      and the total; about 15 minutes on an idle 2-core machine
+#                      and the total; about 14 minutes on an idle 2-core machine
 # For developers (each runs alone; ANSIBLE=2.21, 2.20 or 2.19 picks one ansible-core):
 #   make sanity | units | integration      ansible-test (--venv: no container engine here)
 #   make lint | docs | checks | build      antsibull-nox sessions (noxfile.py, antsibull-nox.toml)
