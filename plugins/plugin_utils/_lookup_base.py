@@ -7,8 +7,8 @@
 
 This is a private module of the collection: its interface may change without notice.
 
-It imports neither the token manager nor the HTTP code: collection code is compiled afresh in every
-forked worker, and the token lookup answers a trusted cache hit without either.
+It imports neither the token manager, the HTTP code nor the errors they raise: collection code is
+compiled afresh in every forked worker, and the token lookup answers a trusted cache hit without them.
 """
 
 from __future__ import absolute_import, division, print_function
@@ -21,7 +21,6 @@ from ansible.errors import AnsibleLookupError
 from ansible.plugins.lookup import LookupBase
 from ansible.utils.display import Display
 
-from ansible_collections.eightbyeight.contactnow.plugins.module_utils._errors import ContactNowError
 from ansible_collections.eightbyeight.contactnow.plugins.module_utils._options import ConnectionOptions, OptionError
 
 display = Display()
@@ -47,12 +46,20 @@ class ContactNowLookupBase(LookupBase):
     def lookup_errors(self):
         """Our errors as AnsibleLookupError: already one line, secrets scrubbed.
 
-        ``from None`` keeps the chain, and so -vvv, to that one line.
+        ``from None`` keeps the chain, and so -vvv, to that one line.  ``_errors`` is imported only
+        when something failed: only the token manager and the client, which import it themselves,
+        raise ContactNowError, and a trusted cache hit builds neither.
         """
         try:
             yield
-        except (ContactNowError, OptionError) as exc:
+        except OptionError as exc:
             raise AnsibleLookupError(str(exc)) from None
+        except Exception as exc:
+            from ansible_collections.eightbyeight.contactnow.plugins.module_utils._errors import ContactNowError
+
+            if isinstance(exc, ContactNowError):
+                raise AnsibleLookupError(str(exc)) from None
+            raise
 
     def connection_options(self):
         """The validated connection options; their warnings are shown, naming this lookup."""

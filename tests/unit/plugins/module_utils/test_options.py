@@ -156,6 +156,19 @@ def test_require_seconds_accepts_zero_and_more(value):
     assert require_seconds(value, 'min_ttl') == int(value)
 
 
+@pytest.mark.parametrize('value', [' 300 ', '+300', '000300', '\t300\n'])
+def test_require_seconds_reads_plain_integer_text(value):
+    assert require_seconds(value, 'min_ttl') == 300
+
+
+@pytest.mark.parametrize('value', ['', ' ', '+', '-', '1e9', '1_000', '0x10', '3.0', '\u0663', '\u00b2', '1 0',
+                                   '1234567890123456', '++1'])
+def test_require_seconds_refuses_other_number_text(value):
+    """No exponent, separator, fraction, non-ASCII digit or 16th digit, as ansible-core's int() would allow."""
+    with pytest.raises(OptionError, match='^min_ttl must be a whole number'):
+        require_seconds(value, 'min_ttl')
+
+
 @pytest.mark.parametrize('value', [-1, '-5', 'soon', None, True, 1.5])
 def test_require_seconds_refuses_negative_and_non_numbers(value):
     with pytest.raises(OptionError, match='^min_ttl must be'):
