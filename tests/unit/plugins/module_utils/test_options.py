@@ -164,7 +164,7 @@ def test_require_seconds_reads_plain_integer_text(value):
 @pytest.mark.parametrize('value', ['', ' ', '+', '-', '1e9', '1_000', '0x10', '3.0', '\u0663', '\u00b2', '1 0',
                                    '1234567890123456', '++1'])
 def test_require_seconds_refuses_other_number_text(value):
-    """No exponent, separator, fraction, non-ASCII digit or 16th digit, as ansible-core's int() would allow."""
+    """Only a sign and ASCII digits: no exponent, separator, fraction, non-ASCII digit or 16th digit."""
     with pytest.raises(OptionError, match='^min_ttl must be a whole number'):
         require_seconds(value, 'min_ttl')
 
